@@ -1,0 +1,163 @@
+"""The phases of a study: train (intermediate or target), evaluate zero-shot, score retrieval.
+
+A phase run is reused when its directory is complete; evaluations are cached per run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from xstilts.data.selection import DataSelection
+from xstilts.formats import get_format
+from xstilts.pipeline.runs import RunDir, canonical_json, read_json, write_json
+from xstilts.pipeline.study import Retrieval, Target
+from xstilts.pipeline.workspace import Workspace
+from xstilts.training.config import TrainConfig
+from xstilts.training.loop import TrainingTask, evaluate, train
+from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint
+
+
+class PhaseModel:
+    """A run's model for evaluation: the one just trained, or loaded from its checkpoint on demand."""
+
+    def __init__(self, ws: Workspace, run: RunDir, spec: str, tasks: Sequence[str] = (),
+                 model: TaskModel | None = None, tokenizer: Any = None) -> None:
+        self.ws, self.run, self.spec, self.tasks = ws, run, spec, list(tasks)
+        self._model, self._tokenizer = model, tokenizer
+
+    def get(self) -> tuple[TaskModel, Any]:
+        if self._model is None:
+            loaded = self.ws.load(self.spec)
+            heads = {}
+            for name in self.tasks:
+                card = self.ws.registry.card(name)
+                heads[name] = get_format(card.format).build_head(card, loaded.encoder.config.hidden_size)
+            if heads:
+                load_heads(self.run.checkpoint, heads)
+            self._model = TaskModel(loaded.encoder, heads).to(self.ws.device).eval()
+            self._tokenizer = loaded.tokenizer
+        return self._model, self._tokenizer
+
+    def release(self) -> None:
+        self._model = self._tokenizer = None
+
+
+def pretrained(ws: Workspace, spec: str) -> PhaseModel:
+    run = RunDir(ws.out_dir, "pretrained", {"model": spec})
+    run.ensure_exists()
+    return PhaseModel(ws, run, spec)
+
+
+def _task_identity(ws: Workspace, selection: DataSelection) -> dict[str, Any]:
+    card = ws.registry.card(selection.task)
+    return {**selection.model_dump(), "version": card.version}
+
+
+def train_phase(ws: Workspace, kind: str, parent: PhaseModel, selections: Sequence[DataSelection],
+                dev: DataSelection | None, config: TrainConfig, seed: int) -> PhaseModel:
+    """Fine-tune the parent's encoder with fresh heads on the selected tasks (several: multi-task)."""
+    identity = {
+        "parent": parent.run.id if parent.run.kind != "pretrained" else parent.spec,
+        "tasks": [_task_identity(ws, s) for s in selections],
+        "dev": _task_identity(ws, dev) if dev else None,
+        "train": config.model_dump(),
+        "features": {s.task: dataclasses.asdict(ws.settings(s.task)) for s in selections},
+        "seed": seed,
+    }
+    run = RunDir(ws.out_dir, kind, identity)
+    tasks = list(dict.fromkeys(s.task for s in selections))
+    spec = f"path:{run.checkpoint / 'encoder'}"
+    if run.done:
+        return PhaseModel(ws, run, spec, tasks)
+
+    loaded = ws.load(parent.spec)
+    training: dict[str, TrainingTask] = {}
+    for sel in selections:  # selections of one task (e.g. two languages) train one head together
+        card = ws.registry.card(sel.task)
+        examples, features = ws.training_data(sel, loaded.tokenizer)
+        if sel.task in training:
+            training[sel.task].features.extend(features)
+        else:
+            training[sel.task] = TrainingTask(card, get_format(card.format), features)
+    if dev is not None:
+        dev_examples, dev_features = ws.training_data(dev, loaded.tokenizer)
+        training[dev.task].dev_examples, training[dev.task].dev_features = dev_examples, dev_features
+    heads = {name: t.format.build_head(t.card, loaded.encoder.config.hidden_size) for name, t in training.items()}
+    model = TaskModel(loaded.encoder, heads).to(ws.device)
+    settings = ws.settings(tasks[0])
+    result = train(model, list(training.values()), config, settings, loaded.tokenizer.pad_token_id, seed,
+                   progress=ws.progress)
+
+    staging = run.staging()
+    save_checkpoint(staging / "checkpoint", model, loaded.tokenizer)
+    write_json(staging / "config.json", {"kind": kind, "id": run.id, "parent_spec": parent.spec, **identity})
+    write_json(staging / "metrics.json", {
+        "steps": result.steps, "best_step": result.best_step, "stopped_early": result.stopped_early,
+        "examples_seen": result.examples_seen, "seconds": round(result.seconds, 2),
+        "examples_per_second": round(result.examples_seen / max(result.seconds, 1e-9), 2),
+        "history": result.history, "train_examples": {n: len(t.features) for n, t in training.items()},
+    })
+    run.commit(staging)
+    return PhaseModel(ws, run, spec, tasks, model.eval(), loaded.tokenizer)
+
+
+def _eval_name(task: str, split: str, detail: Any) -> str:
+    return f"{task}-{split}-{hashlib.sha256(canonical_json(detail).encode()).hexdigest()[:8]}"
+
+
+def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> dict[str, dict[str, float]]:
+    """Zero-shot scores of a target run's head in every selected language: {lang: {metric: value}}."""
+    selection = target.evaluate.of(target.task)
+    languages = ws.languages(selection)
+    path = phase.run.eval_path(_eval_name(target.task, selection.split, [selection.model_dump(), languages]))
+    if path.is_file():
+        return read_json(path)
+    model, tokenizer = phase.get()
+    card = ws.registry.card(target.task)
+    fmt = get_format(card.format)
+    scores = {}
+    for lang in languages:
+        data = ws.data(selection, lang, tokenizer)
+        _, scores[lang] = evaluate(model, card, fmt, data.examples, data.features, ws.settings(target.task),
+                                   tokenizer.pad_token_id, progress=ws.progress,
+                                   description=f"{target.task} {lang}")
+    write_json(path, scores)
+    return scores
+
+
+def retrieval_layer(spec: Retrieval, card_layer: int | None, num_layers: int) -> int:
+    """The study's layer, else the card's, else 7/12 of the depth (XTREME's layer 7 of 12 for base
+    models; the paper's layer 14 of 24 for XLM-R Large)."""
+    if spec.layer is not None:
+        return spec.layer
+    if card_layer is not None:
+        return card_layer
+    return max(1, (num_layers * 7) // 12)
+
+
+def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> dict[str, dict[str, float]]:
+    card = ws.registry.card(spec.task)
+    selection = DataSelection(task=spec.task, split=spec.split, languages=spec.languages, size=spec.size)
+    languages = ws.languages(selection)
+    path = phase.run.eval_path(_eval_name(spec.task, spec.split, [spec.model_dump(), languages]))
+    if path.is_file():
+        return read_json(path)
+    model, tokenizer = phase.get()
+    layer = retrieval_layer(spec, card.layer, model.encoder.config.num_hidden_layers)
+    fmt = get_format(card.format)
+    scores = {}
+    for lang in languages:
+        corpus = ws.registry.load(spec.task, spec.split, lang)
+        dev = None
+        if spec.split != "dev" and "dev" in card.splits and lang in card.split_languages("dev"):
+            dev = ws.registry.load(spec.task, "dev", lang)  # BUCC: the threshold is chosen on dev
+        if spec.size is not None:
+            corpus = corpus.head(spec.size)
+        scores[lang] = fmt.evaluate(model.encoder, tokenizer, corpus, card, layer, dev_corpus=dev,
+                                    device=ws.device, progress=ws.progress)
+        scores[lang]["layer"] = float(layer)
+    write_json(path, scores)
+    return scores

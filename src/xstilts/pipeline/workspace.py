@@ -1,0 +1,76 @@
+"""What every phase needs: the task registry, featurised data (cached) and models (loaded once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from xstilts.data.feature_cache import cached_features, subset_features
+from xstilts.data.selection import DataSelection, subset_indices, take
+from xstilts.errors import XstiltsError
+from xstilts.formats import get_format
+from xstilts.formats.base import Feature, FeatureSettings
+from xstilts.models import LoadedModel, load_model
+from xstilts.pipeline.study import FeatureConfig
+from xstilts.tasks.registry import TaskRegistry
+from xstilts.training.loop import pick_device
+
+
+@dataclass
+class LanguageData:
+    lang: str
+    examples: list[Any]
+    features: list[Feature]
+
+
+class Workspace:
+    def __init__(self, out_dir: Path, registry: TaskRegistry, features: FeatureConfig, cache_dir: Path | None,
+                 device: str = "auto", progress: bool = True) -> None:
+        self.out_dir = Path(out_dir)
+        self.registry = registry
+        self.feature_config = features
+        self.cache_dir = cache_dir
+        self.device = pick_device(device)
+        self.progress = progress
+
+    def settings(self, task: str) -> FeatureSettings:
+        return self.feature_config.settings(self.registry.card(task).format)
+
+    def languages(self, selection: DataSelection) -> list[str]:
+        card = self.registry.card(selection.task)
+        return selection.languages or card.split_languages(selection.split)
+
+    def data(self, selection: DataSelection, lang: str, tokenizer: Any) -> LanguageData:
+        card = self.registry.card(selection.task)
+        fmt = get_format(card.format)
+        all_examples = self.registry.load(selection.task, selection.split, lang)
+        keep = subset_indices(len(all_examples), selection.size, selection.offset, selection.seed)
+        files = self.registry.files(selection.task, selection.split, lang)
+        features = cached_features(fmt, card, files, all_examples, tokenizer, self.settings(selection.task),
+                                   self.cache_dir)
+        return LanguageData(lang, take(all_examples, keep), subset_features(features, keep))
+
+    def training_data(self, selection: DataSelection, tokenizer: Any) -> tuple[list[Any], list[Feature]]:
+        """All selected languages of one task concatenated (mixed-language training data)."""
+        examples: list[Any] = []
+        features: list[Feature] = []
+        for lang in self.languages(selection):
+            part = self.data(selection, lang, tokenizer)
+            features.extend({**f, "example_index": f["example_index"] + len(examples)} for f in part.features)
+            examples.extend(part.examples)
+        return examples, features
+
+    def load(self, spec: str) -> LoadedModel:
+        loaded = load_model(spec, self.cache_dir)
+        loaded.encoder.to(self.device)
+        return loaded
+
+
+def release(*objects: Any) -> None:
+    """Drop references to a model so its memory is free before the next one is loaded."""
+    del objects
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,116 @@
+"""Task cards: one YAML file per task says what the task is and where its data lives.
+
+Adding a task whose format and reader exist touches no Python: write a card.
+
+    name: xnli
+    format: classification
+    reader: xtreme_tsv_pairs
+    labels: [entailment, neutral, contradiction]
+    metric: accuracy
+    languages: [ar, bg, de, ...]
+    splits:
+      dev: {path: "xtreme/xnli/dev-{lang}.tsv"}
+
+A split's `path` (or each entry of `paths`, for readers that read several files) is relative to
+the data directory and may use `{lang}` (the task's language code) and `{code}` (the file-name
+code of that language from `language_codes`, e.g. Tatoeba's `deu` for `de`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from xstilts.errors import ConfigError
+
+FormatName = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
+
+
+class SplitSource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = None
+    paths: dict[str, str] | None = None
+    # Languages this split exists for; default: all of the card's languages.
+    languages: list[str] | None = None
+    # Per-language file overrides where the name follows no pattern (e.g. TyDiQA dev files).
+    files: dict[str, str] | None = None
+    # Reader options for this split only (merged over the card's `reader_options`).
+    options: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SplitSource:
+        if (self.path is None) == (self.paths is None) and not self.files:
+            raise ValueError("give exactly one of `path` or `paths` (or per-language `files`)")
+        return self
+
+
+class TaskCard(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: int = 1
+    description: str = ""
+    format: FormatName
+    reader: str
+    reader_options: dict[str, Any] = {}
+    labels: list[str] | None = None
+    metric: str
+    languages: list[str]
+    language_codes: dict[str, str] = {}
+    splits: dict[str, SplitSource]
+    # Retrieval tasks: which hidden layer to mean-pool (negative counts from the top).
+    layer: int | None = None
+    # Where the card was read from (set by the loader, not written in YAML).
+    source_file: str | None = None
+
+    def split_languages(self, split: str) -> list[str]:
+        source = self.split_source(split)
+        if source.languages is not None:
+            return list(source.languages)
+        if source.files and source.path is None and source.paths is None:
+            return list(source.files)
+        return list(self.languages)
+
+    def split_source(self, split: str) -> SplitSource:
+        if split not in self.splits:
+            raise ConfigError(f"task {self.name}", f"has no split {split!r} (it has {', '.join(self.splits)})")
+        return self.splits[split]
+
+    def reader_options_for(self, split: str) -> dict[str, Any]:
+        return {**self.reader_options, **self.split_source(split).options}
+
+    def files(self, split: str, lang: str, data_dir: Path) -> dict[str, Path]:
+        """The file(s) holding one split in one language, keyed as the reader's arguments."""
+        source = self.split_source(split)
+        if lang not in self.split_languages(split):
+            raise ConfigError(
+                f"task {self.name}",
+                f"split {split!r} has no language {lang!r} (it has {', '.join(self.split_languages(split))})",
+            )
+        code = self.language_codes.get(lang, lang)
+        if source.files and lang in source.files:
+            return {"path": data_dir / source.files[lang].format(lang=lang, code=code)}
+        if source.path is not None:
+            return {"path": data_dir / source.path.format(lang=lang, code=code)}
+        assert source.paths is not None
+        return {key: data_dir / value.format(lang=lang, code=code) for key, value in source.paths.items()}
+
+
+def load_card(path: Path) -> TaskCard:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(str(path), f"not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), "a task card must be a YAML mapping")
+    try:
+        card = TaskCard.model_validate({**raw, "source_file": str(path)})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {where}", first["msg"]) from None
+    return card
