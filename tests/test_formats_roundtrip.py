@@ -83,7 +83,7 @@ def test_train_save_load_same_predictions(format_name: str, tiny, tmp_path: Path
     examples, extra = CASES[format_name]
     card = card_for(format_name, extra)
     fmt = get_format(format_name)
-    settings = FeatureSettings(max_length=64, doc_stride=16)
+    settings = FeatureSettings(max_length=64, max_query_length=16, doc_stride=16)
     features = fmt.featurize(examples, tiny.tokenizer, card, settings)
     pad_id = tiny.tokenizer.pad_token_id
 

@@ -106,5 +106,8 @@ class TaskFormat(ABC):
         """One prediction per example, in the label space of the data (strings, indices, spans)."""
 
     @abstractmethod
-    def score(self, examples: Sequence[Any], predictions: Sequence[Any], task: TaskCard) -> dict[str, float]:
-        """Metrics of the task card's metric family, as percentages (0-100)."""
+    def score(
+        self, examples: Sequence[Any], predictions: Sequence[Any], task: TaskCard, lang: str | None = None
+    ) -> dict[str, float]:
+        """Metrics of the task card's metric family, as percentages (0-100), primary metric first
+        (early stopping uses it). `lang` is the data's language, for language-aware metrics (MLQA)."""

@@ -95,7 +95,11 @@ class ClassificationFormat(TaskFormat):
         return predictions  # type: ignore[return-value]
 
     def score(
-        self, examples: Sequence[ClassificationExample], predictions: Sequence[str], task: TaskCard
+        self,
+        examples: Sequence[ClassificationExample],
+        predictions: Sequence[str],
+        task: TaskCard,
+        lang: str | None = None,
     ) -> dict[str, float]:
         from xstilts.metrics.classification import accuracy
 

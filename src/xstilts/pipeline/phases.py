@@ -84,7 +84,10 @@ def train_phase(ws: Workspace, kind: str, parent: PhaseModel, selections: Sequen
             training[sel.task] = TrainingTask(card, get_format(card.format), features)
     if dev is not None:
         dev_examples, dev_features = ws.training_data(dev, loaded.tokenizer)
-        training[dev.task].dev_examples, training[dev.task].dev_features = dev_examples, dev_features
+        dev_task = training[dev.task]
+        dev_task.dev_examples, dev_task.dev_features = dev_examples, dev_features
+        dev_languages = ws.languages(dev)
+        dev_task.dev_language = dev_languages[0] if len(dev_languages) == 1 else None
     heads = {name: t.format.build_head(t.card, loaded.encoder.config.hidden_size) for name, t in training.items()}
     model = TaskModel(loaded.encoder, heads).to(ws.device)
     settings = ws.settings(tasks[0])
@@ -123,19 +126,23 @@ def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> dict[st
         data = ws.data(selection, lang, tokenizer)
         _, scores[lang] = evaluate(model, card, fmt, data.examples, data.features, ws.settings(target.task),
                                    tokenizer.pad_token_id, progress=ws.progress,
-                                   description=f"{target.task} {lang}")
+                                   description=f"{target.task} {lang}", lang=lang)
     write_json(path, scores)
     return scores
 
 
 def retrieval_layer(spec: Retrieval, card_layer: int | None, num_layers: int) -> int:
-    """The study's layer, else the card's, else 7/12 of the depth (XTREME's layer 7 of 12 for base
-    models; the paper's layer 14 of 24 for XLM-R Large)."""
+    """The study's layer, else the card's, else XTREME's choice scaled to the depth.
+
+    Layers index `hidden_states`: 0 is the embedding output, i the output of transformer layer i.
+    XTREME's `--specific_layer 7` of a 12-layer model reads hidden_states[8]; the paper's layer
+    14 of XLM-R Large (24 layers) is hidden_states[15].
+    """
     if spec.layer is not None:
         return spec.layer
     if card_layer is not None:
         return card_layer
-    return max(1, (num_layers * 7) // 12)
+    return (num_layers * 7) // 12 + 1
 
 
 def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> dict[str, dict[str, float]]:

@@ -62,7 +62,7 @@ class TaskCard(BaseModel):
     languages: list[str]
     language_codes: dict[str, str] = {}
     splits: dict[str, SplitSource]
-    # Retrieval tasks: which hidden layer to mean-pool (negative counts from the top).
+    # Retrieval tasks: which hidden_states entry to mean-pool (0: embeddings, i: output of layer i).
     layer: int | None = None
     # Where the card was read from (set by the loader, not written in YAML).
     source_file: str | None = None

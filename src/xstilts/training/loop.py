@@ -37,6 +37,7 @@ class TrainingTask:
     features: list[Feature]
     dev_examples: Sequence[Any] = ()
     dev_features: list[Feature] = field(default_factory=list)
+    dev_language: str | None = None  # for language-aware metrics (MLQA) when the dev set has one
 
     @property
     def name(self) -> str:
@@ -120,11 +121,12 @@ def evaluate(
     precision: str = "auto",
     progress: bool = False,
     description: str = "evaluate",
+    lang: str | None = None,
 ) -> tuple[list[Any], dict[str, float]]:
-    """Predictions and metrics of one task's head on labelled examples."""
+    """Predictions and metrics of one task's head on labelled examples of one language."""
     logits = predict(model, card.name, fmt, features, pad_id, batch_size, precision, progress, description)
     predictions = fmt.decode(examples, features, logits, card, settings)
-    return predictions, fmt.score(examples, predictions, card)
+    return predictions, fmt.score(examples, predictions, card, lang)
 
 
 def _optimizer(model: TaskModel, config: TrainConfig) -> torch.optim.Optimizer:
@@ -145,7 +147,8 @@ def _dev_score(model: TaskModel, tasks: Sequence[TrainingTask], settings: Featur
     for task in tasks:
         if task.dev_features:
             _, metrics = evaluate(model, task.card, task.format, task.dev_examples, task.dev_features, settings,
-                                  pad_id, config.eval_batch_size, config.precision, description=f"dev {task.name}")
+                                  pad_id, config.eval_batch_size, config.precision, description=f"dev {task.name}",
+                                  lang=task.dev_language)
             scores[f"dev/{task.name}"] = next(iter(metrics.values()))
     if not scores:
         return None

@@ -1,0 +1,232 @@
+"""Multiple-choice files: COPA, XCOPA and SIQA (jsonl), CommonsenseQA (jsonl, two schemas), CosmosQA (csv)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from xstilts.data.examples import MultipleChoiceExample
+from xstilts.data.readers._files import no_records, numbered_lines, raw_lines, require_file
+from xstilts.errors import DataFormatError
+
+# COPA asks for the more plausible cause or effect; the model reads this as the question text.
+COPA_QUESTIONS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
+_SIQA_LETTERS = ("A", "B", "C")
+_COSMOS_HEADER = ("id", "context", "question", "answer0", "answer1", "answer2", "answer3")
+
+
+def read_copa_jsonl(path: Path, labels_are_placeholders: bool = False) -> list[MultipleChoiceExample]:
+    """COPA / XCOPA: `premise, choice1, choice2, question (cause|effect), label (0|1)`, optional `idx`.
+
+    labels_are_placeholders=True: the file's labels carry no information (XTREME's COPA test file
+    writes 0 for every item), so every label becomes None instead of a wrong gold answer.
+    """
+    path = require_file(path)
+    examples: list[MultipleChoiceExample] = []
+    ids = _IdRegistry(path)
+    for line, record in _jsonl_records(path):
+        premise, choice1, choice2, relation = (
+            _string(path, line, record, key) for key in ("premise", "choice1", "choice2", "question")
+        )
+        if relation not in COPA_QUESTIONS:
+            raise DataFormatError(path, line, f"question {relation!r} is not one of cause, effect")
+        label = None if labels_are_placeholders else _index_label(path, line, record.get("label"), 2)
+        example_id = ids.add(line, record.get("idx"))
+        examples.append(
+            MultipleChoiceExample(example_id, premise, COPA_QUESTIONS[relation], (choice1, choice2), label)
+        )
+    if not examples:
+        raise no_records(path, "records")
+    return examples
+
+
+def read_siqa_jsonl(path: Path, labels: Path | None = None) -> list[MultipleChoiceExample]:
+    """SocialIQa: `context, question, answerA, answerB, answerC`, label in `correct` (A|B|C).
+
+    The original release keeps labels in a separate file, one per line as 1|2|3 (`labels`); given
+    that file, its labels are used and must be one per record.
+    """
+    path = require_file(path)
+    labels_path = require_file(labels) if labels is not None else None
+    label_lines = _siqa_label_file(labels_path) if labels_path is not None else None
+    examples: list[MultipleChoiceExample] = []
+    for line, record in _jsonl_records(path):
+        context, question, *choices = (
+            _string(path, line, record, key)
+            for key in ("context", "question", "answerA", "answerB", "answerC")
+        )
+        label: int | None = None
+        if label_lines is not None:
+            label = label_lines[len(examples)] if len(examples) < len(label_lines) else None
+        elif "correct" in record:
+            correct = record["correct"]
+            if correct not in _SIQA_LETTERS:
+                raise DataFormatError(path, line, f"correct {correct!r} is not one of A, B, C")
+            label = _SIQA_LETTERS.index(correct)
+        examples.append(
+            MultipleChoiceExample(f"{path.stem}-{line}", context, question, tuple(choices), label)
+        )
+    if not examples:
+        raise no_records(path, "records")
+    if labels_path is not None and label_lines is not None and len(label_lines) != len(examples):
+        raise DataFormatError(
+            labels_path, None, f"has {len(label_lines)} labels but {path} has {len(examples)} records"
+        )
+    return examples
+
+
+def _siqa_label_file(path: Path) -> list[int]:
+    found: list[int] = []
+    for line, text in numbered_lines(path):
+        value = text.strip()
+        if not value:
+            continue
+        if value not in ("1", "2", "3"):
+            raise DataFormatError(path, line, f"label {value!r} is not one of 1, 2, 3")
+        found.append(int(value) - 1)
+    return found
+
+
+def read_commonsenseqa_jsonl(path: Path) -> list[MultipleChoiceExample]:
+    """CommonsenseQA in either schema; the label is the position of `answerKey` among the choice labels.
+
+    HF export: `{id, question: str, choices: {label: [...], text: [...]}, answerKey}`.
+    Official:  `{id, question: {stem, choices: [{label, text}, ...]}, answerKey}`.
+    A missing or empty answerKey (test files) gives label None.
+    """
+    path = require_file(path)
+    examples: list[MultipleChoiceExample] = []
+    ids = _IdRegistry(path)
+    for line, record in _jsonl_records(path):
+        question_field = record.get("question")
+        if isinstance(question_field, dict):
+            question = _string(path, line, question_field, "stem")
+            raw_choices = question_field.get("choices")
+            if not isinstance(raw_choices, list) or not all(isinstance(c, dict) for c in raw_choices):
+                raise DataFormatError(path, line, "question.choices must be a list of {label, text} objects")
+            letters = [_string(path, line, choice, "label") for choice in raw_choices]
+            texts = [_string(path, line, choice, "text") for choice in raw_choices]
+        else:
+            question = _string(path, line, record, "question")
+            raw_choices = record.get("choices")
+            if not isinstance(raw_choices, dict):
+                raise DataFormatError(path, line, "choices must be an object {label: [...], text: [...]}")
+            letters, texts = raw_choices.get("label"), raw_choices.get("text")
+            if not _string_list(letters) or not _string_list(texts) or len(letters) != len(texts):
+                raise DataFormatError(
+                    path, line, "choices.label and choices.text must be lists of strings of one length"
+                )
+        if len(texts) < 2:
+            raise DataFormatError(path, line, f"expected at least 2 choices, found {len(texts)}")
+        answer_key = record.get("answerKey")
+        label = None
+        if answer_key not in (None, ""):
+            if answer_key not in letters:
+                raise DataFormatError(
+                    path, line, f"answerKey {answer_key!r} is not one of {', '.join(letters)}"
+                )
+            label = letters.index(answer_key)
+        example_id = ids.add(line, record.get("id"))
+        examples.append(MultipleChoiceExample(example_id, "", question, tuple(texts), label))
+    if not examples:
+        raise no_records(path, "records")
+    return examples
+
+
+def read_cosmosqa_csv(path: Path) -> list[MultipleChoiceExample]:
+    """CosmosQA csv: header `id,context,question,answer0..answer3,label`; label column optional (test)."""
+    path = require_file(path)
+    reader = csv.reader(raw_lines(path), strict=True)
+    examples: list[MultipleChoiceExample] = []
+    ids = _IdRegistry(path)
+    line = 0  # last line of the last row read; a csv.Error is about the row after it
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise no_records(path, "records")
+        has_label = tuple(header) == (*_COSMOS_HEADER, "label")
+        if not has_label and tuple(header) != _COSMOS_HEADER:
+            raise DataFormatError(
+                path, 1, f"expected the header {','.join(_COSMOS_HEADER)},label; found {','.join(header)}"
+            )
+        line = reader.line_num
+        for fields in reader:
+            line = reader.line_num
+            if not fields:
+                continue
+            if len(fields) != len(header):
+                raise DataFormatError(
+                    path, line, f"expected {len(header)} comma-separated columns, found {len(fields)}"
+                )
+            label = _index_label(path, line, fields[7], 4) if has_label else None
+            example_id = ids.add(line, fields[0])
+            examples.append(
+                MultipleChoiceExample(example_id, fields[1], fields[2], tuple(fields[3:7]), label)
+            )
+    except csv.Error as err:
+        # Name the line where the bad row starts: an unclosed quote runs on to the end of the file.
+        raise DataFormatError(path, line + 1, f"bad csv quoting ({err})") from None
+    if not examples:
+        raise no_records(path, "records")
+    return examples
+
+
+class _IdRegistry:
+    """Record ids from the file where it has them (else `<file stem>-<line>`), checked for repeats."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.first_line: dict[str, int] = {}
+
+    def add(self, line: int, raw_id: Any) -> str:
+        example_id = f"{self.path.stem}-{line}" if raw_id is None or raw_id == "" else str(raw_id)
+        if example_id in self.first_line:
+            raise DataFormatError(
+                self.path, line, f"duplicate id {example_id!r} (first at line {self.first_line[example_id]})"
+            )
+        self.first_line[example_id] = line
+        return example_id
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) per non-blank line; CRLF line ends are fine (`\\r` is JSON whitespace)."""
+    found = False
+    for line, text in numbered_lines(path):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(path, line, f"invalid JSON: {err.msg} (column {err.colno})") from None
+        if not isinstance(record, dict):
+            raise DataFormatError(path, line, f"expected a JSON object, found {type(record).__name__}")
+        found = True
+        yield line, record
+    if not found:
+        raise no_records(path, "records")
+
+
+def _string(path: Path, line: int, record: dict[str, Any], key: str) -> str:
+    if key not in record:
+        raise DataFormatError(path, line, f"missing key {key!r}")
+    value = record[key]
+    if not isinstance(value, str):
+        raise DataFormatError(path, line, f"{key} must be a string, found {type(value).__name__}")
+    return value
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _index_label(path: Path, line: int, value: Any, n_choices: int) -> int:
+    """A 0-based choice index given as a JSON int or a csv digit string."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n_choices:
+        allowed = ", ".join(str(i) for i in range(n_choices))
+        raise DataFormatError(path, line, f"label {value!r} is not one of {allowed}")
+    return value

@@ -1,0 +1,145 @@
+"""SQuAD v1.1 / v2.0 JSON: XQuAD, MLQA, TyDiQA-GoldP, LAReQA's xquad-r.
+
+JSON cannot be read a record at a time without a streaming parser, and the biggest of these files
+is a few MB, so the whole file is parsed at once. Structure errors name the JSON path of the bad
+value (`data[3].paragraphs[0].qas[2]`), since parsed JSON has no line numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from xstilts.data.examples import Answer, QAExample
+from xstilts.data.readers._files import no_records, require_file
+from xstilts.errors import DataFormatError
+
+log = logging.getLogger(__name__)
+
+
+def read_squad_json(path: Path, skip_bad_answers: bool = False) -> list[QAExample]:
+    """One example per question.
+
+    Every answer must occur in the context. When `answer_start` does not point at the answer text,
+    the nearest occurrence of that text is used instead (off-by-some offsets are a known defect of
+    re-serialised SQuAD files); an answer whose text is empty or absent from the context is an
+    error, or with skip_bad_answers=True it is dropped with a warning, and so is a question left
+    with no answer by that.
+    """
+    path = require_file(path)
+    document = _load_json(path)
+    articles = _field(path, document, "data", list, "")
+    examples: list[QAExample] = []
+    id_uses: dict[str, int] = {}
+    skipped = moved = 0
+    for article_index, article in enumerate(articles):
+        where_article = f"data[{article_index}]"
+        paragraphs = _field(path, article, "paragraphs", list, where_article)
+        for paragraph_index, paragraph in enumerate(paragraphs):
+            where_paragraph = f"{where_article}.paragraphs[{paragraph_index}]"
+            context = _field(path, paragraph, "context", str, where_paragraph)
+            for qa_index, qa in enumerate(_field(path, paragraph, "qas", list, where_paragraph)):
+                where = f"{where_paragraph}.qas[{qa_index}]"
+                raw_id = _field(path, qa, "id", (str, int), where)
+                question = _field(path, qa, "question", str, where)
+                is_impossible = bool(qa.get("is_impossible", False))
+                # v2: unanswerable questions carry `plausible_answers`, which are not answers.
+                raw_answers = [] if is_impossible else _field(path, qa, "answers", list, where)
+                answers: list[Answer] = []
+                for answer_index, raw_answer in enumerate(raw_answers):
+                    answer_where = f"{where}.answers[{answer_index}]"
+                    try:
+                        answer = _located_answer(path, raw_answer, context, raw_id, answer_where)
+                    except DataFormatError as err:
+                        if not skip_bad_answers:
+                            raise
+                        log.warning("skipping an answer: %s", err)
+                        continue
+                    moved += answer.start != raw_answer["answer_start"]
+                    answers.append(answer)
+                if raw_answers and not answers:
+                    skipped += 1
+                    continue
+                example_id = _unique_id(str(raw_id), id_uses)
+                examples.append(QAExample(example_id, question, context, tuple(answers), is_impossible))
+    if moved:
+        log.warning("%s: moved %d answer_start offsets to where their text occurs", path, moved)
+    if skipped:
+        log.warning("%s: skipped %d questions whose answers are not in their context", path, skipped)
+    if not examples:
+        raise no_records(path, "questions")
+    return examples
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataFormatError(path, None, f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
+    if not text.strip():
+        raise DataFormatError(path, None, "file is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataFormatError(path, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from None
+
+
+def _field(path: Path, parent: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(parent, dict):
+        raise DataFormatError(path, None, f"{where or 'top level'}: expected a JSON object")
+    if key not in parent:
+        raise DataFormatError(path, None, f"{where or 'top level'}: missing key {key!r}")
+    value = parent[key]
+    # bool is an int subclass; an id or offset of `true` is a broken file, not a number.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        place = f"{where}.{key}" if where else key
+        raise DataFormatError(path, None, f"{place}: expected {name}, found {type(value).__name__}")
+    return value
+
+
+def _located_answer(path: Path, raw: Any, context: str, question_id: str | int, where: str) -> Answer:
+    text = _field(path, raw, "text", str, where)
+    start = _field(path, raw, "answer_start", int, where)
+    if not text:
+        raise DataFormatError(path, None, f"question {question_id!r} ({where}): answer text is empty")
+    if context.startswith(text, start) and start >= 0:
+        return Answer(text, start)
+    nearest = _nearest_occurrence(context, text, start)
+    if nearest is None:
+        raise DataFormatError(
+            path, None, f"question {question_id!r} ({where}): answer {text!r} does not occur in the context"
+        )
+    return Answer(text, nearest)
+
+
+def _nearest_occurrence(context: str, text: str, start: int) -> int | None:
+    best: int | None = None
+    position = context.find(text)
+    while position != -1:
+        if best is None or abs(position - start) < abs(best - start):
+            best = position
+        position = context.find(text, position + 1)
+    return best
+
+
+def _unique_id(raw_id: str, uses: dict[str, int]) -> str:
+    """The id itself the first time; `<id>#k` for its k-th repeat.
+
+    XTREME's TyDiQA-GoldP train files cut every id down to its trailing number, so ids repeat
+    (en: 89 distinct ids for 3696 questions). Numbering repeats in file order keeps ids unique and
+    the same on every read. The loop skips a `<id>#k` that the file itself already used.
+    """
+    count = uses.get(raw_id, 0)
+    uses[raw_id] = count + 1
+    if count == 0:
+        return raw_id
+    candidate = f"{raw_id}#{count}"
+    while candidate in uses:
+        count += 1
+        candidate = f"{raw_id}#{count}"
+    uses[candidate] = 1
+    uses[raw_id] = count + 1
+    return candidate
