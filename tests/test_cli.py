@@ -88,7 +88,9 @@ def test_unknown_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     raw["model"] = "path:" + str(tmp_path / "no-model")
     study.write_text(yaml.safe_dump(raw))
     assert main(["run", str(study), "--out", str(tmp_path / "out"), "--quiet"]) == 2
-    assert "no-model" in one_error_line(capsys)
+    line = one_error_line(capsys)
+    assert "no-model" in line and "study.yaml: model" in line
+    assert not (tmp_path / "out").exists()  # refused before any work
 
 
 def test_malformed_data_file_names_file_and_line(tmp_path: Path, cache_dir: Path,

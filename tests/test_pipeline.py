@@ -16,7 +16,8 @@ STUDY = {
     "model": "random:tiny",
     "seeds": [3],
     "features": {"max_length": 64},
-    "intermediate_training": {"learning_rate": 1e-3, "batch_size": 8, "epochs": 1, "patience": None},
+    "intermediate_training": {"learning_rate": 1e-3, "batch_size": 8, "epochs": 1, "patience": None,
+                              "freeze_word_embeddings": True},
     "target_training": {"learning_rate": 1e-3, "batch_size": 8, "epochs": 2, "patience": 1},
     "arms": [
         {"name": "none"},

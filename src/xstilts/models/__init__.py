@@ -2,10 +2,11 @@
 
 from xstilts.models.sources import (
     LoadedModel,
+    check_spec,
     default_cache_dir,
     describe_sources,
     load_model,
     resolve_model_dir,
 )
 
-__all__ = ["LoadedModel", "default_cache_dir", "describe_sources", "load_model", "resolve_model_dir"]
+__all__ = ["LoadedModel", "check_spec", "default_cache_dir", "describe_sources", "load_model", "resolve_model_dir"]

@@ -32,6 +32,7 @@ from transformers import (
     PreTrainedTokenizerBase,
     XLMRobertaModel,
 )
+from transformers.utils import logging as hf_logging
 
 from xstilts.errors import ConfigError
 from xstilts.models.e5_convert import convert_e5s1
@@ -44,6 +45,10 @@ from xstilts.models.presets import (
 )
 
 logger = logging.getLogger(__name__)
+
+# transformers' per-file progress bars ("Loading weights", "Writing model shards") would bury
+# xstilts' own progress and error lines; loading a local directory takes seconds anyway.
+hf_logging.disable_progress_bar()
 
 SCHEMES = ("hf", "path", "bundled", "random")
 SPEC_HELP = "write hf:<org/name>[@revision], path:<dir>, bundled:me5-small or random:<preset>"
@@ -107,6 +112,19 @@ def split_spec(spec: str) -> tuple[str, str]:
     if not rest.strip():
         raise ConfigError(_where(spec), f"nothing after {scheme + ':'!r}; {SPEC_HELP}")
     return scheme, rest.strip()
+
+
+def check_spec(spec: str) -> None:
+    """Fail now, before any work, on a spec that cannot load: bad scheme, missing directory,
+    unknown bundled model or preset. (Hub ids are only checked when they are fetched.)"""
+    scheme, rest = split_spec(spec)
+    if scheme == "path":
+        _resolve_path(rest, _where(spec))
+    elif scheme == "bundled" and rest not in BUNDLED_MODELS:
+        valid = ", ".join(f"bundled:{n}" for n in BUNDLED_MODELS)
+        raise ConfigError(_where(spec), f"unknown bundled model {rest!r}; valid: {valid}")
+    elif scheme == "random":
+        random_preset(rest, _where(spec))
 
 
 def resolve_model_dir(spec: str, cache_dir: Path | None = None) -> Path:

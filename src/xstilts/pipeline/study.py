@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from xstilts.data.selection import DataSelection
 from xstilts.errors import ConfigError
 from xstilts.formats.base import FeatureSettings
+from xstilts.models import check_spec
 from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.training.config import TrainConfig
 
@@ -147,6 +148,10 @@ def load_study(path: Path, data_dir: Path | None = None) -> tuple[Study, TaskReg
     resolved_data = data_dir or (base / study.data_dir if study.data_dir else default_data_dir())
     study = study.model_copy(update={"data_dir": Path(resolved_data),
                                      "task_dirs": [base / d for d in study.task_dirs]})
+    try:
+        check_spec(study.model)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: model", str(err)) from None
     registry = study.registry()
     check_study(study, registry, str(path))
     return study, registry
