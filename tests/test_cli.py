@@ -13,10 +13,17 @@ import yaml
 from xstilts.cli import main
 
 NLI_CARD = {
-    "name": "mini-nli", "format": "classification", "reader": "xtreme_tsv_pairs",
+    "name": "mini-nli",
+    "format": "classification",
+    "reader": "xtreme_tsv_pairs",
     "reader_options": {"labels": ["entailment", "neutral", "contradiction"]},
-    "labels": ["entailment", "neutral", "contradiction"], "metric": "accuracy", "languages": ["en", "de"],
-    "splits": {"train": {"path": "nli/train-{lang}.tsv", "languages": ["en"]}, "test": {"path": "nli/test-{lang}.tsv"}},
+    "labels": ["entailment", "neutral", "contradiction"],
+    "metric": "accuracy",
+    "languages": ["en", "de"],
+    "splits": {
+        "train": {"path": "nli/train-{lang}.tsv", "languages": ["en"]},
+        "test": {"path": "nli/test-{lang}.tsv"},
+    },
 }
 
 
@@ -26,9 +33,15 @@ def write_mini_task(root: Path, train_rows: list[str]) -> Path:
     (root / "data" / "nli").mkdir(parents=True)
     (root / "data" / "nli" / "train-en.tsv").write_text("".join(r + "\n" for r in train_rows))
     for lang in ("en", "de"):
-        (root / "data" / "nli" / f"test-{lang}.tsv").write_text("A man sleeps.\tA man is asleep.\tentailment\n")
+        (root / "data" / "nli" / f"test-{lang}.tsv").write_text(
+            "A man sleeps.\tA man is asleep.\tentailment\n"
+        )
     study = {
-        "name": "mini", "model": "random:tiny", "data_dir": "data", "task_dirs": ["cards"], "builtin_tasks": False,
+        "name": "mini",
+        "model": "random:tiny",
+        "data_dir": "data",
+        "task_dirs": ["cards"],
+        "builtin_tasks": False,
         "target_training": {"batch_size": 2, "epochs": 1, "patience": None},
         "arms": [{"name": "none"}],
         "targets": [{"task": "mini-nli", "train": {"split": "train"}, "evaluate": {"split": "test"}}],
@@ -45,16 +58,24 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
     return err[0]
 
 
-def test_tasks_json_lists_cards_and_present_splits(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tasks_json_lists_cards_and_present_splits(
+    shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["tasks", "--json", "--data-dir", str(shared_data)]) == 0
     listing = {t["name"]: t for t in json.loads(capsys.readouterr().out)}
-    assert {"xnli", "pawsx", "udpos", "panx", "xquad", "tydiqa", "tatoeba", "xcopa", "copa", "siqa"} <= set(listing)
+    assert {"xnli", "pawsx", "udpos", "panx", "xquad", "tydiqa", "tatoeba", "xcopa", "copa", "siqa"} <= set(
+        listing
+    )
     assert listing["xnli"]["format"] == "classification"
     assert len(listing["xnli"]["splits_present"]["dev"]) == 15
     assert "train" not in listing["xnli"]["splits_present"]
-    assert listing["tatoeba"]["format"] == "retrieval" and len(listing["tatoeba"]["splits_present"]["test"]) == 36
+    assert (
+        listing["tatoeba"]["format"] == "retrieval"
+        and len(listing["tatoeba"]["splits_present"]["test"]) == 36
+    )
     assert sorted(listing["xcopa"]["splits_present"]["test"]) == sorted(
-        ["et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh"])
+        ["et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh"]
+    )
     assert listing["tydiqa"]["splits_present"]["train"] == ["en", "ko", "sw"]
 
 
@@ -93,8 +114,9 @@ def test_unknown_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert not (tmp_path / "out").exists()  # refused before any work
 
 
-def test_malformed_data_file_names_file_and_line(tmp_path: Path, cache_dir: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_data_file_names_file_and_line(
+    tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     study = write_mini_task(tmp_path, ["A man sleeps.\tA man is asleep.\tentailment", "Only two\tcolumns"])
     out = tmp_path / "out"
     assert main(["run", str(study), "--out", str(out), "--quiet", "--cache-dir", str(cache_dir)]) == 2
@@ -105,8 +127,14 @@ def test_malformed_data_file_names_file_and_line(tmp_path: Path, cache_dir: Path
 
 
 def test_entry_point_exit_code() -> None:
-    done = subprocess.run([sys.executable, "-m", "xstilts.cli", "tasks", "--data-dir", "/nonexistent"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "xstilts.cli", "tasks", "--data-dir", "/nonexistent"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0 and "no data" in done.stdout
-    bad = subprocess.run([sys.executable, "-m", "xstilts.cli", "run"], capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "xstilts.cli", "run"], capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 2

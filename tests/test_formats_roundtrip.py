@@ -33,22 +33,42 @@ CLASSIFICATION = [
     ClassificationExample("c5", "我们明天去北京。", "We go to Beijing tomorrow.", "yes"),
 ]
 MULTIPLE_CHOICE = [
-    MultipleChoiceExample("m1", "The man broke his toe.", "What was the cause?",
-                          ("He dropped a hammer on his foot.", "He got a hole in his sock."), 0),
-    MultipleChoiceExample("m2", "I poured water on the fire.", "What happened as a result?",
-                          ("The fire went out.", "The fire grew larger."), 0),
-    MultipleChoiceExample("m3", "The girl ran out of energy.", "What was the cause?",
-                          ("She read a book.", "She ran a marathon."), 1),
-    MultipleChoiceExample("m4", "Die Straße war nass.", "What was the cause?",
-                          ("Die Sonne schien.", "Es hatte geregnet."), 1),
+    MultipleChoiceExample(
+        "m1",
+        "The man broke his toe.",
+        "What was the cause?",
+        ("He dropped a hammer on his foot.", "He got a hole in his sock."),
+        0,
+    ),
+    MultipleChoiceExample(
+        "m2",
+        "I poured water on the fire.",
+        "What happened as a result?",
+        ("The fire went out.", "The fire grew larger."),
+        0,
+    ),
+    MultipleChoiceExample(
+        "m3",
+        "The girl ran out of energy.",
+        "What was the cause?",
+        ("She read a book.", "She ran a marathon."),
+        1,
+    ),
+    MultipleChoiceExample(
+        "m4", "Die Straße war nass.", "What was the cause?", ("Die Sonne schien.", "Es hatte geregnet."), 1
+    ),
 ]
 CONTEXT = "Marie Curie was born in Warsaw in 1867. She won the Nobel Prize in Physics in 1903."
 QA = [
     QAExample("q1", "Where was Marie Curie born?", CONTEXT, (Answer("Warsaw", CONTEXT.index("Warsaw")),)),
     QAExample("q2", "When did she win the Nobel Prize?", CONTEXT, (Answer("1903", CONTEXT.index("1903")),)),
     QAExample("q3", "In which year was she born?", CONTEXT, (Answer("1867", CONTEXT.index("1867")),)),
-    QAExample("q4", "Which prize did she win?", CONTEXT,
-              (Answer("the Nobel Prize in Physics", CONTEXT.index("the Nobel Prize in Physics")),)),
+    QAExample(
+        "q4",
+        "Which prize did she win?",
+        CONTEXT,
+        (Answer("the Nobel Prize in Physics", CONTEXT.index("the Nobel Prize in Physics")),),
+    ),
 ]
 TAGGING = [
     TaggingExample("t1", ("Anna", "lives", "in", "Berlin", "."), ("B-PER", "O", "O", "B-LOC", "O")),
@@ -67,8 +87,14 @@ CASES = {
 
 
 def card_for(fmt: str, extra: dict) -> TaskCard:
-    return TaskCard(name=f"toy-{fmt}", format=fmt, reader="none", languages=["en"],
-                    splits={"train": {"path": "none"}}, **extra)
+    return TaskCard(
+        name=f"toy-{fmt}",
+        format=fmt,
+        reader="none",
+        languages=["en"],
+        splits={"train": {"path": "none"}},
+        **extra,
+    )
 
 
 def mean_loss(model: TaskModel, fmt, task: str, features, pad_id: int) -> float:
@@ -92,9 +118,12 @@ def test_train_save_load_same_predictions(format_name: str, tiny, tmp_path: Path
     model = TaskModel(encoder, {card.name: fmt.build_head(card, encoder.config.hidden_size)})
     before = mean_loss(model, fmt, card.name, features, pad_id)
     # Frozen word embeddings: AdamW over the 250k-row table would dominate the step time.
-    config = TrainConfig(learning_rate=3e-3, batch_size=4, epochs=40, warmup=0.0, patience=None,
-                         freeze_word_embeddings=True)
-    result = train(model, [TrainingTask(card, fmt, features)], config, settings, pad_id, seed=0, progress=False)
+    config = TrainConfig(
+        learning_rate=3e-3, batch_size=4, epochs=40, warmup=0.0, patience=None, freeze_word_embeddings=True
+    )
+    result = train(
+        model, [TrainingTask(card, fmt, features, settings)], config, pad_id, seed=0, progress=False
+    )
     after = mean_loss(model, fmt, card.name, features, pad_id)
     assert result.steps > 0
     assert after < 0.5 * before, f"{format_name}: loss {before:.3f} -> {after:.3f}"

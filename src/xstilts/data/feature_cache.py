@@ -27,14 +27,19 @@ FEATURE_CACHE_VERSION = 1
 def tokenizer_fingerprint(tokenizer: Any) -> str:
     cached = getattr(tokenizer, "_xstilts_fingerprint", None)
     if cached is None:
-        definition = tokenizer.backend_tokenizer.to_str() if hasattr(tokenizer, "backend_tokenizer") else repr(tokenizer)
+        definition = (
+            tokenizer.backend_tokenizer.to_str()
+            if hasattr(tokenizer, "backend_tokenizer")
+            else repr(tokenizer)
+        )
         cached = hashlib.sha256(definition.encode()).hexdigest()[:16]
         tokenizer._xstilts_fingerprint = cached
     return cached
 
 
-def cache_key(fmt: TaskFormat, card: TaskCard, files: dict[str, Path], tokenizer: Any,
-              settings: FeatureSettings) -> str:
+def cache_key(
+    fmt: TaskFormat, card: TaskCard, files: dict[str, Path], tokenizer: Any, settings: FeatureSettings
+) -> str:
     stats = {k: [str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for k, p in sorted(files.items())}
     key = {
         "v": FEATURE_CACHE_VERSION,
@@ -60,8 +65,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def cached_features(fmt: TaskFormat, card: TaskCard, files: dict[str, Path], examples: Sequence[Any],
-                    tokenizer: Any, settings: FeatureSettings, cache_dir: Path | None) -> list[Feature]:
+def cached_features(
+    fmt: TaskFormat,
+    card: TaskCard,
+    files: dict[str, Path],
+    examples: Sequence[Any],
+    tokenizer: Any,
+    settings: FeatureSettings,
+    cache_dir: Path | None,
+) -> list[Feature]:
     if cache_dir is None:
         return fmt.featurize(examples, tokenizer, card, settings)
     path = cache_dir / "features" / f"{card.name}-{cache_key(fmt, card, files, tokenizer, settings)}.pkl"
@@ -78,4 +90,8 @@ def subset_features(features: Sequence[Feature], keep: Sequence[int]) -> list[Fe
     if list(keep) == list(range(len(keep))) and all(f["example_index"] < len(keep) for f in features):
         return list(features)
     position = {old: new for new, old in enumerate(keep)}
-    return [{**f, "example_index": position[f["example_index"]]} for f in features if f["example_index"] in position]
+    return [
+        {**f, "example_index": position[f["example_index"]]}
+        for f in features
+        if f["example_index"] in position
+    ]

@@ -63,7 +63,9 @@ class ClassificationFormat(TaskFormat):
         features = []
         for i, ex in enumerate(examples):
             if ex.label is not None and ex.label not in label_ids:
-                raise XstiltsError(f"task {task.name}: example {ex.id} has label {ex.label!r} outside {task.labels}")
+                raise XstiltsError(
+                    f"task {task.name}: example {ex.id} has label {ex.label!r} outside {task.labels}"
+                )
             label = NO_LABEL if ex.label is None else label_ids[ex.label]
             features.append({"input_ids": encoded["input_ids"][i], "example_index": i, "label": label})
         return features

@@ -9,4 +9,11 @@ from xstilts.models.sources import (
     resolve_model_dir,
 )
 
-__all__ = ["LoadedModel", "check_spec", "default_cache_dir", "describe_sources", "load_model", "resolve_model_dir"]
+__all__ = [
+    "LoadedModel",
+    "check_spec",
+    "default_cache_dir",
+    "describe_sources",
+    "load_model",
+    "resolve_model_dir",
+]

@@ -113,8 +113,22 @@ def parse_e5s1(data: memoryview, path: Path) -> tuple[E5Header, list[str], list[
     if block_size != Q4_BLOCK:
         raise DataFormatError(path, None, f"Q4 block size {block_size} is unsupported (expected {Q4_BLOCK})")
     n_pieces, bos_id, eos_id, pad_id, unk_id = reader.take("<5i")
-    header = E5Header(hidden, layers, heads, ffn, vocab, max_positions, type_vocab, layer_norm_eps,
-                      block_size, n_pieces, bos_id, eos_id, pad_id, unk_id)
+    header = E5Header(
+        hidden,
+        layers,
+        heads,
+        ffn,
+        vocab,
+        max_positions,
+        type_vocab,
+        layer_norm_eps,
+        block_size,
+        n_pieces,
+        bos_id,
+        eos_id,
+        pad_id,
+        unk_id,
+    )
 
     (blob_len,) = reader.take("<Q")
     offsets_at = reader.pos
@@ -123,8 +137,8 @@ def parse_e5s1(data: memoryview, path: Path) -> tuple[E5Header, list[str], list[
     blob_at = reader.pos
     reader.skip(blob_len)
     offsets = np.frombuffer(data, dtype="<u4", count=n_pieces + 1, offset=offsets_at)
-    blob = bytes(data[blob_at:blob_at + blob_len])
-    pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    blob = bytes(data[blob_at : blob_at + blob_len])
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
 
     _norm_count, norm_bytes = reader.take("<iI")  # normalisation map: tokenizer.json has its own
     reader.skip(norm_bytes)
@@ -198,8 +212,10 @@ def _read_tensor(data: memoryview, entry: TensorEntry, shape: tuple[int, ...], p
         raise DataFormatError(path, None, f"tensor {entry.name} has unknown dtype code {entry.dtype}")
     if entry.nbytes != expected_bytes or entry.offset + entry.nbytes > len(data):
         raise DataFormatError(
-            path, None, f"tensor {entry.name}: {entry.nbytes} bytes at offset {entry.offset} do not fit "
-            f"(expected {expected_bytes} bytes inside a {len(data)}-byte file)"
+            path,
+            None,
+            f"tensor {entry.name}: {entry.nbytes} bytes at offset {entry.offset} do not fit "
+            f"(expected {expected_bytes} bytes inside a {len(data)}-byte file)",
         )
     if entry.dtype == DTYPE_F32:
         values = np.frombuffer(data, dtype="<f4", count=count, offset=entry.offset).astype(np.float32)
@@ -215,8 +231,10 @@ def _check_vocabulary(pieces: list[str], tokenizer_dir: Path, path: Path) -> Non
     if vocab != pieces:
         differing = [i for i, (a, b) in enumerate(zip(vocab, pieces, strict=False)) if a != b]
         raise DataFormatError(
-            path, None, f"vocabulary of the XLM-R tokenizer.json ({len(vocab)} pieces) does not match the "
-            f"model's ({len(pieces)} pieces; ids that differ: {differing[:5]})"
+            path,
+            None,
+            f"vocabulary of the XLM-R tokenizer.json ({len(vocab)} pieces) does not match the "
+            f"model's ({len(pieces)} pieces; ids that differ: {differing[:5]})",
         )
 
 

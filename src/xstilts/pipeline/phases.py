@@ -23,8 +23,15 @@ from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint
 class PhaseModel:
     """A run's model for evaluation: the one just trained, or loaded from its checkpoint on demand."""
 
-    def __init__(self, ws: Workspace, run: RunDir, spec: str, tasks: Sequence[str] = (),
-                 model: TaskModel | None = None, tokenizer: Any = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        run: RunDir,
+        spec: str,
+        tasks: Sequence[str] = (),
+        model: TaskModel | None = None,
+        tokenizer: Any = None,
+    ) -> None:
         self.ws, self.run, self.spec, self.tasks = ws, run, spec, list(tasks)
         self._model, self._tokenizer = model, tokenizer
 
@@ -56,8 +63,15 @@ def _task_identity(ws: Workspace, selection: DataSelection) -> dict[str, Any]:
     return {**selection.model_dump(), "version": card.version}
 
 
-def train_phase(ws: Workspace, kind: str, parent: PhaseModel, selections: Sequence[DataSelection],
-                dev: DataSelection | None, config: TrainConfig, seed: int) -> PhaseModel:
+def train_phase(
+    ws: Workspace,
+    kind: str,
+    parent: PhaseModel,
+    selections: Sequence[DataSelection],
+    dev: DataSelection | None,
+    config: TrainConfig,
+    seed: int,
+) -> PhaseModel:
     """Fine-tune the parent's encoder with fresh heads on the selected tasks (several: multi-task)."""
     identity = {
         "parent": parent.run.id if parent.run.kind != "pretrained" else parent.spec,
@@ -81,28 +95,37 @@ def train_phase(ws: Workspace, kind: str, parent: PhaseModel, selections: Sequen
         if sel.task in training:
             training[sel.task].features.extend(features)
         else:
-            training[sel.task] = TrainingTask(card, get_format(card.format), features)
+            training[sel.task] = TrainingTask(card, get_format(card.format), features, ws.settings(sel.task))
     if dev is not None:
         dev_examples, dev_features = ws.training_data(dev, loaded.tokenizer)
         dev_task = training[dev.task]
         dev_task.dev_examples, dev_task.dev_features = dev_examples, dev_features
         dev_languages = ws.languages(dev)
         dev_task.dev_language = dev_languages[0] if len(dev_languages) == 1 else None
-    heads = {name: t.format.build_head(t.card, loaded.encoder.config.hidden_size) for name, t in training.items()}
+    heads = {
+        name: t.format.build_head(t.card, loaded.encoder.config.hidden_size) for name, t in training.items()
+    }
     model = TaskModel(loaded.encoder, heads).to(ws.device)
-    settings = ws.settings(tasks[0])
-    result = train(model, list(training.values()), config, settings, loaded.tokenizer.pad_token_id, seed,
-                   progress=ws.progress)
+    result = train(
+        model, list(training.values()), config, loaded.tokenizer.pad_token_id, seed, progress=ws.progress
+    )
 
     staging = run.staging()
     save_checkpoint(staging / "checkpoint", model, loaded.tokenizer)
     write_json(staging / "config.json", {"kind": kind, "id": run.id, "parent_spec": parent.spec, **identity})
-    write_json(staging / "metrics.json", {
-        "steps": result.steps, "best_step": result.best_step, "stopped_early": result.stopped_early,
-        "examples_seen": result.examples_seen, "seconds": round(result.seconds, 2),
-        "examples_per_second": round(result.examples_seen / max(result.seconds, 1e-9), 2),
-        "history": result.history, "train_examples": {n: len(t.features) for n, t in training.items()},
-    })
+    write_json(
+        staging / "metrics.json",
+        {
+            "steps": result.steps,
+            "best_step": result.best_step,
+            "stopped_early": result.stopped_early,
+            "examples_seen": result.examples_seen,
+            "seconds": round(result.seconds, 2),
+            "examples_per_second": round(result.examples_seen / max(result.seconds, 1e-9), 2),
+            "history": result.history,
+            "train_examples": {n: len(t.features) for n, t in training.items()},
+        },
+    )
     run.commit(staging)
     return PhaseModel(ws, run, spec, tasks, model.eval(), loaded.tokenizer)
 
@@ -124,9 +147,18 @@ def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> dict[st
     scores = {}
     for lang in languages:
         data = ws.data(selection, lang, tokenizer)
-        _, scores[lang] = evaluate(model, card, fmt, data.examples, data.features, ws.settings(target.task),
-                                   tokenizer.pad_token_id, progress=ws.progress,
-                                   description=f"{target.task} {lang}", lang=lang)
+        _, scores[lang] = evaluate(
+            model,
+            card,
+            fmt,
+            data.examples,
+            data.features,
+            ws.settings(target.task),
+            tokenizer.pad_token_id,
+            progress=ws.progress,
+            description=f"{target.task} {lang}",
+            lang=lang,
+        )
     write_json(path, scores)
     return scores
 
@@ -163,8 +195,16 @@ def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> dic
             dev = ws.registry.load(spec.task, "dev", lang)  # BUCC: the threshold is chosen on dev
         if spec.size is not None:
             corpus = corpus.head(spec.size)
-        scores[lang] = fmt.evaluate(model.encoder, tokenizer, corpus, card, layer, dev_corpus=dev,
-                                    device=ws.device, progress=ws.progress)
+        scores[lang] = fmt.evaluate(
+            model.encoder,
+            tokenizer,
+            corpus,
+            card,
+            layer,
+            dev_corpus=dev,
+            device=ws.device,
+            progress=ws.progress,
+        )
         scores[lang]["layer"] = float(layer)
     write_json(path, scores)
     return scores

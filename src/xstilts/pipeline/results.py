@@ -22,19 +22,30 @@ def _cell(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f}±{statistics.stdev(values):.1f}"
 
 
-def _table(title: str, row_names: list[str], columns: list[str], cells: dict[tuple[str, str], list[float]]) -> str:
+def _table(
+    title: str, row_names: list[str], columns: list[str], cells: dict[tuple[str, str], list[float]]
+) -> str:
     header = ["language", *columns]
     body = [[r, *(_cell(cells.get((r, c), [])) for c in columns)] for r in row_names]
     averages = ["avg"]
     for c in columns:
         per_language = [statistics.mean(cells[(r, c)]) for r in row_names if cells.get((r, c))]
-        averages.append(f"{statistics.mean(per_language):.1f}" if len(per_language) == len(row_names) else "-")
+        averages.append(
+            f"{statistics.mean(per_language):.1f}" if len(per_language) == len(row_names) else "-"
+        )
     body.append(averages)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
-              for row in body]
+    lines = [
+        title,
+        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += [
+        "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in body
+    ]
     return "\n".join(lines)
 
 
@@ -56,7 +67,9 @@ def format_tables(rows: list[dict[str, Any]]) -> str:
         for row in task_rows:
             if row["metric"] != metric:
                 continue
-            column = row["arm"] if row["phase"] in ("target", "pretrained") else f"{row['arm']} ({row['phase']})"
+            column = (
+                row["arm"] if row["phase"] in ("target", "pretrained") else f"{row['arm']} ({row['phase']})"
+            )
             if row["phase"] == "target" and any(r["phase"] != "target" for r in task_rows):
                 column = f"{row['arm']} (target)"
             languages += [row["language"]] if row["language"] not in languages else []
@@ -70,4 +83,6 @@ def format_tables(rows: list[dict[str, Any]]) -> str:
 def write_results(out_dir: Path, study: Study, rows: list[dict[str, Any]]) -> None:
     write_json(out_dir / "results.json", rows)
     text = format_tables(rows) if rows else "(no results)"
-    (out_dir / "results.txt").write_text(f"study {study.name}: {study.description}\n\n{text}\n", encoding="utf-8")
+    (out_dir / "results.txt").write_text(
+        f"study {study.name}: {study.description}\n\n{text}\n", encoding="utf-8"
+    )

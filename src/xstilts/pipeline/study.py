@@ -88,8 +88,12 @@ class FeatureConfig(Strict):
 
     def settings(self, fmt: str) -> FeatureSettings:
         length = self.qa_max_length if fmt == "span_qa" else self.max_length
-        return FeatureSettings(max_length=length, doc_stride=self.doc_stride,
-                               max_query_length=self.max_query_length, max_answer_length=self.max_answer_length)
+        return FeatureSettings(
+            max_length=length,
+            doc_stride=self.doc_stride,
+            max_query_length=self.max_query_length,
+            max_answer_length=self.max_answer_length,
+        )
 
 
 class Study(Strict):
@@ -146,8 +150,9 @@ def load_study(path: Path, data_dir: Path | None = None) -> tuple[Study, TaskReg
         raise ConfigError(f"{path}: {where}", first["msg"]) from None
     base = path.resolve().parent
     resolved_data = data_dir or (base / study.data_dir if study.data_dir else default_data_dir())
-    study = study.model_copy(update={"data_dir": Path(resolved_data),
-                                     "task_dirs": [base / d for d in study.task_dirs]})
+    study = study.model_copy(
+        update={"data_dir": Path(resolved_data), "task_dirs": [base / d for d in study.task_dirs]}
+    )
     try:
         check_spec(study.model)
     except ConfigError as err:
@@ -164,28 +169,35 @@ def check_study(study: Study, registry: TaskRegistry, where: str) -> None:
         except ConfigError as err:
             raise ConfigError(f"{where}: {key}.task", str(err)) from None
         if split not in card.splits:
-            raise ConfigError(f"{where}: {key}.split", f"task {task} has no split {split!r} "
-                              f"(it has {', '.join(card.splits)})")
+            raise ConfigError(
+                f"{where}: {key}.split",
+                f"task {task} has no split {split!r} (it has {', '.join(card.splits)})",
+            )
         known = card.split_languages(split)
         for lang in languages or []:
             if lang not in known:
-                raise ConfigError(f"{where}: {key}.languages", f"task {task} split {split} has no language "
-                                  f"{lang!r} (it has {', '.join(known)})")
+                raise ConfigError(
+                    f"{where}: {key}.languages",
+                    f"task {task} split {split} has no language {lang!r} (it has {', '.join(known)})",
+                )
 
     for a, arm in enumerate(study.arms):
         for i, sel in enumerate(arm.intermediate):
             check(f"arms.{a}.intermediate.{i}", sel.task, sel.split, sel.languages)
             if registry.card(sel.task).format == "retrieval":
-                raise ConfigError(f"{where}: arms.{a}.intermediate.{i}.task", f"{sel.task} is a retrieval task: "
-                                  "it has nothing to train")
+                raise ConfigError(
+                    f"{where}: arms.{a}.intermediate.{i}.task",
+                    f"{sel.task} is a retrieval task: it has nothing to train",
+                )
     for t, target in enumerate(study.targets):
         for part in ("train", "dev", "evaluate"):
             choice = getattr(target, part)
             if choice is not None:
                 check(f"targets.{t}.{part}", target.task, choice.split, choice.languages)
         if registry.card(target.task).format == "retrieval":
-            raise ConfigError(f"{where}: targets.{t}.task", f"{target.task} is a retrieval task: list it under "
-                              "`retrieval`")
+            raise ConfigError(
+                f"{where}: targets.{t}.task", f"{target.task} is a retrieval task: list it under `retrieval`"
+            )
     for r, spec in enumerate(study.retrieval):
         check(f"retrieval.{r}", spec.task, spec.split, spec.languages)
         if registry.card(spec.task).format != "retrieval":

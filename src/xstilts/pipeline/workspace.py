@@ -10,7 +10,6 @@ import torch
 
 from xstilts.data.feature_cache import cached_features, subset_features
 from xstilts.data.selection import DataSelection, subset_indices, take
-from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.base import Feature, FeatureSettings
 from xstilts.models import LoadedModel, load_model
@@ -27,8 +26,15 @@ class LanguageData:
 
 
 class Workspace:
-    def __init__(self, out_dir: Path, registry: TaskRegistry, features: FeatureConfig, cache_dir: Path | None,
-                 device: str = "auto", progress: bool = True) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        registry: TaskRegistry,
+        features: FeatureConfig,
+        cache_dir: Path | None,
+        device: str = "auto",
+        progress: bool = True,
+    ) -> None:
         self.out_dir = Path(out_dir)
         self.registry = registry
         self.feature_config = features
@@ -49,8 +55,9 @@ class Workspace:
         all_examples = self.registry.load(selection.task, selection.split, lang)
         keep = subset_indices(len(all_examples), selection.size, selection.offset, selection.seed)
         files = self.registry.files(selection.task, selection.split, lang)
-        features = cached_features(fmt, card, files, all_examples, tokenizer, self.settings(selection.task),
-                                   self.cache_dir)
+        features = cached_features(
+            fmt, card, files, all_examples, tokenizer, self.settings(selection.task), self.cache_dir
+        )
         return LanguageData(lang, take(all_examples, keep), subset_features(features, keep))
 
     def training_data(self, selection: DataSelection, tokenizer: Any) -> tuple[list[Any], list[Feature]]:

@@ -77,7 +77,9 @@ class TaskCard(BaseModel):
 
     def split_source(self, split: str) -> SplitSource:
         if split not in self.splits:
-            raise ConfigError(f"task {self.name}", f"has no split {split!r} (it has {', '.join(self.splits)})")
+            raise ConfigError(
+                f"task {self.name}", f"has no split {split!r} (it has {', '.join(self.splits)})"
+            )
         return self.splits[split]
 
     def reader_options_for(self, split: str) -> dict[str, Any]:

@@ -21,14 +21,20 @@ class TaskRegistry:
             for path in sorted(Path(directory).glob("*.yaml")):
                 card = load_card(path)
                 if card.name in self.cards:
-                    raise ConfigError(str(path), f"task {card.name!r} is already defined in "
-                                      f"{self.cards[card.name].source_file}")
+                    raise ConfigError(
+                        str(path),
+                        f"task {card.name!r} is already defined in {self.cards[card.name].source_file}",
+                    )
                 self.cards[card.name] = card
 
     def card(self, name: str) -> TaskCard:
         if name not in self.cards:
             close = difflib.get_close_matches(name, self.cards, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; known tasks: {', '.join(sorted(self.cards))}"
+            hint = (
+                f"; did you mean {', '.join(close)}?"
+                if close
+                else f"; known tasks: {', '.join(sorted(self.cards))}"
+            )
             raise ConfigError(f"task {name!r}", "unknown task" + hint)
         return self.cards[name]
 
@@ -47,8 +53,11 @@ class TaskRegistry:
         card = self.card(name)
         found: dict[str, list[str]] = {}
         for split in card.splits:
-            langs = [lang for lang in card.split_languages(split)
-                     if all(p.is_file() for p in card.files(split, lang, self.data_dir).values())]
+            langs = [
+                lang
+                for lang in card.split_languages(split)
+                if all(p.is_file() for p in card.files(split, lang, self.data_dir).values())
+            ]
             if langs:
                 found[split] = langs
         return found

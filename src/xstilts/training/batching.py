@@ -37,7 +37,9 @@ def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
 class EpochBatches:
     """An endless stream of length-grouped batches over one task's features, epoch after epoch."""
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool = True) -> None:
+    def __init__(
+        self, lengths: Sequence[int], batch_size: int, seed: int, group_by_length: bool = True
+    ) -> None:
         self.lengths = list(lengths)
         self.batch_size = batch_size
         self.group_by_length = group_by_length

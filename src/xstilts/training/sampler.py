@@ -29,7 +29,9 @@ class TaskSampler:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise ConfigError("sampler", f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+            raise ConfigError(
+                "sampler", f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}"
+            )
         self.rng = np.random.default_rng(self.seed)
         self.probabilities = task_probabilities(self.sizes, self.strategy, self.temperature, self.cap)
 
@@ -39,7 +41,9 @@ class TaskSampler:
         return self.names[int(self.rng.choice(len(self.names), p=self.probabilities))]
 
 
-def task_probabilities(sizes: Sequence[int], strategy: str, temperature: float = 2.0, cap: int = 100_000) -> np.ndarray:
+def task_probabilities(
+    sizes: Sequence[int], strategy: str, temperature: float = 2.0, cap: int = 100_000
+) -> np.ndarray:
     n = np.asarray(sizes, dtype=np.float64)
     if strategy == "uniform":
         weights = np.ones_like(n)

@@ -25,7 +25,9 @@ class TaskModel(nn.Module):
         self.heads = nn.ModuleDict(heads)
 
     def forward(self, task: str, batch: Batch) -> torch.Tensor:
-        hidden = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        hidden = self.encoder(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).last_hidden_state
         return self.heads[task](hidden, batch)
 
 
@@ -33,10 +35,15 @@ def save_checkpoint(directory: Path, model: TaskModel, tokenizer: PreTrainedToke
     directory.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(directory / "encoder")
     tokenizer.save_pretrained(directory / "encoder")
-    tensors = {f"{task}.{key}": value.detach().cpu().contiguous() for task, head in model.heads.items()
-               for key, value in head.state_dict().items()}
+    tensors = {
+        f"{task}.{key}": value.detach().cpu().contiguous()
+        for task, head in model.heads.items()
+        for key, value in head.state_dict().items()
+    }
     if tensors:
-        save_file(tensors, str(directory / "heads.safetensors"), metadata={"tasks": json.dumps(list(model.heads))})
+        save_file(
+            tensors, str(directory / "heads.safetensors"), metadata={"tasks": json.dumps(list(model.heads))}
+        )
 
 
 def load_heads(directory: Path, heads: dict[str, nn.Module]) -> None:
@@ -44,4 +51,4 @@ def load_heads(directory: Path, heads: dict[str, nn.Module]) -> None:
     tensors = load_file(str(directory / "heads.safetensors"))
     for task, head in heads.items():
         prefix = f"{task}."
-        head.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+        head.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
