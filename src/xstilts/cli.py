@@ -85,8 +85,13 @@ def cmd_tasks(args: argparse.Namespace) -> None:
 def cmd_models(args: argparse.Namespace) -> None:
     from xstilts.models import describe_sources
 
-    for source in describe_sources():
-        print(json.dumps(source) if args.json else "  ".join(f"{v}" for v in source.values()))
+    sources = describe_sources()
+    if args.json:
+        print(json.dumps(sources, indent=2))
+        return
+    for source in sources:
+        note = source["note"] or ("works offline" if source["offline"] else "needs internet")
+        print(f"{source['spec']:<26} {source['description']}\n{'':<26} ({note})")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -91,7 +91,7 @@ def train_phase(
     training: dict[str, TrainingTask] = {}
     for sel in selections:  # selections of one task (e.g. two languages) train one head together
         card = ws.registry.card(sel.task)
-        examples, features = ws.training_data(sel, loaded.tokenizer)
+        _, features = ws.training_data(sel, loaded.tokenizer)
         if sel.task in training:
             training[sel.task].features.extend(features)
         else:
