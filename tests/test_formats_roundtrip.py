@@ -119,7 +119,7 @@ def test_train_save_load_same_predictions(format_name: str, tiny, tmp_path: Path
     before = mean_loss(model, fmt, card.name, features, pad_id)
     # Frozen word embeddings: AdamW over the 250k-row table would dominate the step time.
     config = TrainConfig(
-        learning_rate=3e-3, batch_size=4, epochs=40, warmup=0.0, patience=None, freeze_word_embeddings=True
+        learning_rate=3e-3, batch_size=4, epochs=80, warmup=0.0, patience=None, freeze_word_embeddings=True
     )
     result = train(
         model, [TrainingTask(card, fmt, features, settings)], config, pad_id, seed=0, progress=False
@@ -141,6 +141,6 @@ def test_train_save_load_same_predictions(format_name: str, tiny, tmp_path: Path
     assert fmt.decode(examples, features2, logits2, card, settings) == predictions
     for a, b in zip(logits, logits2, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    # A trained tiny model fits its five examples: the scores must reflect that.
+    # A trained tiny model fits its four or five examples: the scores must reflect that.
     metrics = fmt.score(examples, predictions, card)
     assert next(iter(metrics.values())) >= 50.0

@@ -168,7 +168,11 @@ class MultipleChoiceFormat(TaskFormat):
         return predictions  # type: ignore[return-value]
 
     def score(
-        self, examples: Sequence[MultipleChoiceExample], predictions: Sequence[int], task: TaskCard
+        self,
+        examples: Sequence[MultipleChoiceExample],
+        predictions: Sequence[int],
+        task: TaskCard,
+        lang: str | None = None,
     ) -> dict[str, float]:
         from xstilts.metrics.classification import accuracy
 

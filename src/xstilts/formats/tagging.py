@@ -245,7 +245,11 @@ class TaggingFormat(TaskFormat):
         return predictions  # type: ignore[return-value]
 
     def score(
-        self, examples: Sequence[TaggingExample], predictions: Sequence[Sequence[str]], task: TaskCard
+        self,
+        examples: Sequence[TaggingExample],
+        predictions: Sequence[Sequence[str]],
+        task: TaskCard,
+        lang: str | None = None,
     ) -> dict[str, float]:
         from xstilts.metrics.tagging import entity_f1, pos_scores, token_accuracy
 

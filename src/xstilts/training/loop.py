@@ -257,6 +257,7 @@ def train(
 
     if best_state is not None and best_step != step:
         model.load_state_dict(best_state)
+    model.eval()  # the trained model goes back ready for inference, no dropout
     return TrainResult(
         step, best_step, stopped_early, history, examples_seen, tokens_seen, time.perf_counter() - started
     )

@@ -23,6 +23,9 @@ class TaskModel(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.heads = nn.ModuleDict(heads)
+        # Take the encoder's mode (from_pretrained gives eval). A wrapper left in nn.Module's default
+        # training mode would switch a shared encoder into dropout the first time `predict` restores it.
+        self.train(encoder.training)
 
     def forward(self, task: str, batch: Batch) -> torch.Tensor:
         hidden = self.encoder(
