@@ -14,6 +14,11 @@ Adding a task whose format and reader exist touches no Python: write a card.
 A split's `path` (or each entry of `paths`, for readers that read several files) is relative to
 the data directory and may use `{lang}` (the task's language code) and `{code}` (the file-name
 code of that language from `language_codes`, e.g. Tatoeba's `deu` for `de`).
+
+A split's `hub` says where a user with internet finds the same data on the Hugging Face hub
+(dataset, config, split; `config` may use `{lang}` and `{code}`, `configs` overrides it per
+language). `benchmarks` lists the benchmarks (XTREME, XTREME-R) that evaluate the task, each
+with its own language list and evaluation split.
 """
 
 from __future__ import annotations
@@ -27,6 +32,30 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from xstilts.errors import ConfigError
 
 FormatName = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
+BenchmarkName = Literal["xtreme", "xtreme-r"]
+
+
+class HubSource(BaseModel):
+    """A split on the Hugging Face hub: `datasets.load_dataset(dataset, config, split=split)`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str
+    config: str | None = None
+    split: str
+    # Per-language config where the hub's names follow no pattern (e.g. `udpos.German`).
+    configs: dict[str, str] = {}
+    # For configs that hold every language in one table: the column that names the language.
+    language_column: str | None = None
+
+
+class BenchmarkEntry(BaseModel):
+    """How one benchmark evaluates this task: its languages and the split it reports."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    languages: list[str]
+    split: str = "test"
 
 
 class SplitSource(BaseModel):
@@ -40,6 +69,8 @@ class SplitSource(BaseModel):
     files: dict[str, str] | None = None
     # Reader options for this split only (merged over the card's `reader_options`).
     options: dict[str, Any] = {}
+    # Where a user with internet gets this split (`xstilts data pull`).
+    hub: HubSource | None = None
 
     @model_validator(mode="after")
     def _one_location(self) -> SplitSource:
@@ -64,6 +95,11 @@ class TaskCard(BaseModel):
     splits: dict[str, SplitSource]
     # Retrieval tasks: which hidden_states entry to mean-pool (0: embeddings, i: output of layer i).
     layer: int | None = None
+    # Benchmarks that evaluate this task (target tasks); empty for intermediate-only tasks.
+    benchmarks: dict[BenchmarkName, BenchmarkEntry] = {}
+    # Where the data comes from and how a user obtains what is not freely downloadable.
+    source: str = ""
+    obtain: str = ""
     # Where the card was read from (set by the loader, not written in YAML).
     source_file: str | None = None
 
@@ -74,6 +110,15 @@ class TaskCard(BaseModel):
         if source.files and source.path is None and source.paths is None:
             return list(source.files)
         return list(self.languages)
+
+    def hub_source(self, split: str, lang: str) -> tuple[str, str | None, str]:
+        """(dataset, config, split) on the Hugging Face hub for one split and language."""
+        hub = self.split_source(split).hub
+        if hub is None:
+            raise ConfigError(f"task {self.name}", f"split {split!r} names no Hugging Face hub source")
+        code = self.language_codes.get(lang, lang)
+        config = hub.configs.get(lang, hub.config)
+        return hub.dataset, None if config is None else config.format(lang=lang, code=code), hub.split
 
     def split_source(self, split: str) -> SplitSource:
         if split not in self.splits:
@@ -115,4 +160,19 @@ def load_card(path: Path) -> TaskCard:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{path}: {where}", first["msg"]) from None
+    _check_languages(card, path)
     return card
+
+
+def _check_languages(card: TaskCard, path: Path) -> None:
+    """Every language a split or benchmark names must be one of the card's languages."""
+    known = set(card.languages)
+    named = {f"splits.{s}.languages": src.languages or [] for s, src in card.splits.items()}
+    named.update({f"benchmarks.{b}.languages": e.languages for b, e in card.benchmarks.items()})
+    for where, langs in named.items():
+        unknown = [lang for lang in langs if lang not in known]
+        if unknown:
+            raise ConfigError(f"{path}: {where}", f"languages not in the card's list: {', '.join(unknown)}")
+    for name, entry in card.benchmarks.items():
+        if entry.split not in card.splits:
+            raise ConfigError(f"{path}: benchmarks.{name}.split", f"no split {entry.split!r} in this card")
