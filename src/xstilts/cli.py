@@ -2,6 +2,7 @@
 
     xstilts demo [--data-dir DIR] [--out DIR]   the offline demo (no intermediate vs intermediate NLI)
     xstilts run STUDY.yaml --out DIR            run a study (finished phase runs are reused)
+    xstilts plan STUDY.yaml --out DIR [--json]  its phase runs, which are done, their cost
     xstilts tasks [--json] [--data-dir DIR]     task cards: format, languages, splits found on disk
     xstilts models                              model sources
 
@@ -48,7 +49,26 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    if args.dry_run:
+        cmd_plan(args)
+        return
     _run(args.study, args.out, args.data_dir, args.cache_dir, args.quiet)
+
+
+def cmd_plan(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    from xstilts.pipeline.plan import format_plan, plan_study, plan_summary
+    from xstilts.pipeline.study import load_study
+
+    study, registry = load_study(args.study, args.data_dir)
+    plan = plan_study(study, registry, args.out)
+    if args.json:
+        runs = [{**dataclasses.asdict(r), "cost": r.cost} for r in plan]
+        print(json.dumps({"study": study.name, "summary": plan_summary(plan), "runs": runs}, indent=2))
+        return
+    print(f"study {study.name}: {study.description}  (model {study.model}, output {args.out})")
+    print(format_plan(plan))
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
@@ -115,8 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a study file")
     run.add_argument("study", type=Path)
     run.add_argument("--out", type=Path, required=True)
+    run.add_argument(
+        "--dry-run", action="store_true", help="show the plan (as `xstilts plan`), train nothing"
+    )
+    run.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
     common(run)
     run.set_defaults(func=cmd_run)
+
+    plan = sub.add_parser("plan", help="list a study's phase runs, what is done and what they cost")
+    plan.add_argument("study", type=Path)
+    plan.add_argument("--out", type=Path, required=True, help="the output directory the study runs in")
+    plan.add_argument("--json", action="store_true")
+    common(plan)
+    plan.set_defaults(func=cmd_plan)
 
     tasks = sub.add_parser("tasks", help="list task cards and the data found for them")
     tasks.add_argument("--json", action="store_true")

@@ -13,8 +13,9 @@ from typing import Any
 from xstilts.data.selection import DataSelection
 from xstilts.formats import get_format
 from xstilts.pipeline.runs import RunDir, canonical_json, read_json, write_json
-from xstilts.pipeline.study import Retrieval, Target
+from xstilts.pipeline.study import FeatureConfig, Retrieval, Target
 from xstilts.pipeline.workspace import Workspace
+from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.config import TrainConfig
 from xstilts.training.loop import TrainingTask, evaluate, train
 from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint
@@ -48,6 +49,11 @@ class PhaseModel:
             self._tokenizer = loaded.tokenizer
         return self._model, self._tokenizer
 
+    @property
+    def key(self) -> str:
+        """What a child phase records as its parent: the run id, or the model source if pretrained."""
+        return self.run.id if self.run.kind != "pretrained" else self.spec
+
     def release(self) -> None:
         self._model = self._tokenizer = None
 
@@ -58,9 +64,34 @@ def pretrained(ws: Workspace, spec: str) -> PhaseModel:
     return PhaseModel(ws, run, spec)
 
 
-def _task_identity(ws: Workspace, selection: DataSelection) -> dict[str, Any]:
-    card = ws.registry.card(selection.task)
-    return {**selection.model_dump(), "version": card.version}
+def _task_identity(registry: TaskRegistry, selection: DataSelection) -> dict[str, Any]:
+    return {**selection.model_dump(), "version": registry.card(selection.task).version}
+
+
+def phase_identity(
+    registry: TaskRegistry,
+    features: FeatureConfig,
+    parent_key: str,
+    selections: Sequence[DataSelection],
+    dev: DataSelection | None,
+    config: TrainConfig,
+    seed: int,
+) -> dict[str, Any]:
+    """Everything that determines a trained phase's output; its hash is the run's id.
+
+    `parent_key` is the parent run's id, or the model source for a phase on the pretrained model.
+    The planner computes the same identity without training anything.
+    """
+    return {
+        "parent": parent_key,
+        "tasks": [_task_identity(registry, s) for s in selections],
+        "dev": _task_identity(registry, dev) if dev else None,
+        "train": config.model_dump(),
+        "features": {
+            s.task: dataclasses.asdict(features.settings(registry.card(s.task).format)) for s in selections
+        },
+        "seed": seed,
+    }
 
 
 def train_phase(
@@ -73,14 +104,7 @@ def train_phase(
     seed: int,
 ) -> PhaseModel:
     """Fine-tune the parent's encoder with fresh heads on the selected tasks (several: multi-task)."""
-    identity = {
-        "parent": parent.run.id if parent.run.kind != "pretrained" else parent.spec,
-        "tasks": [_task_identity(ws, s) for s in selections],
-        "dev": _task_identity(ws, dev) if dev else None,
-        "train": config.model_dump(),
-        "features": {s.task: dataclasses.asdict(ws.settings(s.task)) for s in selections},
-        "seed": seed,
-    }
+    identity = phase_identity(ws.registry, ws.feature_config, parent.key, selections, dev, config, seed)
     run = RunDir(ws.out_dir, kind, identity)
     tasks = list(dict.fromkeys(s.task for s in selections))
     spec = f"path:{run.checkpoint / 'encoder'}"
@@ -142,6 +166,8 @@ def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> dict[st
     if path.is_file():
         return read_json(path)
     model, tokenizer = phase.get()
+    if target.task not in model.heads:  # trained on another task's data (XQuAD on SQuAD): its head
+        model = TaskModel(model.encoder, {target.task: model.heads[phase.tasks[0]]})
     card = ws.registry.card(target.task)
     fmt = get_format(card.format)
     scores = {}

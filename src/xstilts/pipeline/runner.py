@@ -54,14 +54,20 @@ def run_study(
             parent = base
             if arm.intermediate:
                 parent = train_phase(
-                    ws, "intermediate", base, arm.intermediate, None, study.intermediate_training, seed
+                    ws, "intermediate", base, arm.intermediate, None, study.intermediate_config(arm), seed
                 )
                 retrieval_after("intermediate", parent, arm.name, seed)
             parent.release()
             for target in study.targets:
                 dev = target.dev.of(target.task) if target.dev else None
                 phase = train_phase(
-                    ws, "target", parent, [target.train.of(target.task)], dev, study.target_training, seed
+                    ws,
+                    "target",
+                    parent,
+                    [target.train.of(target.task)],
+                    dev,
+                    study.target_config(target),
+                    seed,
                 )
                 rows.extend(
                     _rows(

@@ -71,6 +71,9 @@ class SplitSource(BaseModel):
     options: dict[str, Any] = {}
     # Where a user with internet gets this split (`xstilts data pull`).
     hub: HubSource | None = None
+    # Published example counts per language: what `xstilts plan` costs a run with when the
+    # files are not downloaded yet (and what a complete download holds).
+    examples: dict[str, int] = {}
 
     @model_validator(mode="after")
     def _one_location(self) -> SplitSource:
