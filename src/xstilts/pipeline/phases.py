@@ -148,6 +148,7 @@ def train_phase(
             "examples_per_second": round(result.examples_seen / max(result.seconds, 1e-9), 2),
             "history": result.history,
             "train_examples": {n: len(t.features) for n, t in training.items()},
+            "examples_seen_per_task": result.examples_per_task,
         },
     )
     run.commit(staging)

@@ -54,6 +54,7 @@ class TrainResult:
     examples_seen: int
     tokens_seen: int  # real (non-padding) tokens fed to the encoder
     seconds: float
+    examples_per_task: dict[str, int] = field(default_factory=dict)  # what the sampler drew
 
 
 def seed_everything(seed: int) -> None:
@@ -216,6 +217,7 @@ def train(
     history: list[dict[str, float]] = []
     best_score, best_step, best_state, bad_evals = -math.inf, None, None, 0
     stopped_early, examples_seen, tokens_seen, running_loss = False, 0, 0, 0.0
+    per_task = dict.fromkeys(streams, 0)
 
     bar = tqdm(range(1, total_steps + 1), desc="train " + "+".join(streams), disable=not progress)
     for step in bar:
@@ -225,6 +227,7 @@ def train(
             indices = next(streams[name])
             cpu_batch = task.format.collate([task.features[i] for i in indices], pad_id)
             examples_seen += len(indices)
+            per_task[name] += len(indices)
             tokens_seen += int(cpu_batch["attention_mask"].sum())
             batch = to_device(cpu_batch, device)
             with autocast(device, config.precision):
@@ -259,5 +262,12 @@ def train(
         model.load_state_dict(best_state)
     model.eval()  # the trained model goes back ready for inference, no dropout
     return TrainResult(
-        step, best_step, stopped_early, history, examples_seen, tokens_seen, time.perf_counter() - started
+        step,
+        best_step,
+        stopped_early,
+        history,
+        examples_seen,
+        tokens_seen,
+        time.perf_counter() - started,
+        per_task,
     )
