@@ -150,10 +150,10 @@ def test_bucc_tunes_the_threshold_on_dev_or_says_it_used_test(tiny) -> None:
     corpus, card = _bucc_corpus(), _card("bucc_f1")
     on_itself = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, card, -1)
     assert on_itself["f1"] == pytest.approx(100.0)
-    assert on_itself["threshold_from_test"] == 1.0
+    assert on_itself["threshold_tuned_on_scored_data"] == 1.0
     assert on_itself["threshold"] > 0
     with_dev = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, card, -1, dev_corpus=corpus)
-    assert "threshold_from_test" not in with_dev
+    assert "threshold_tuned_on_scored_data" not in with_dev
     assert with_dev["threshold"] == pytest.approx(on_itself["threshold"])
     assert set(with_dev) == {"f1", "precision", "recall", "threshold"}
 

@@ -5,6 +5,7 @@ Labels are optional everywhere: unlabelled data (e.g. test sets) still featurise
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -56,12 +57,23 @@ class TaggingExample:
 
 
 @dataclass(frozen=True)
+class TextExample:
+    """Unlabelled text (a sentence or paragraph) for masked-language-model training."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
 class RetrievalCorpus:
     """Queries and candidates to match by nearest neighbour, with the gold candidate ids per query.
 
     Tatoeba: query i is aligned with candidate i. BUCC: gold pairs from the gold file, and most
     sentences have no partner. LAReQA: each question's gold set is its answer sentence in every
-    language.
+    language (see `pool_languages`). Mewsli-X: each mention's gold set is its one entity.
+
+    Multilingual pools (LAReQA, Mewsli-X) name the language of every query and candidate, so that
+    one pool can be scored per query language; single-pair corpora (Tatoeba, BUCC) leave them empty.
     """
 
     query_ids: tuple[str, ...]
@@ -69,6 +81,9 @@ class RetrievalCorpus:
     candidate_ids: tuple[str, ...]
     candidates: tuple[str, ...]
     gold: dict[str, frozenset[str]] = field(default_factory=dict)
+    # One language code per query / candidate, or empty when the corpus is not a multilingual pool.
+    query_languages: tuple[str, ...] = ()
+    candidate_languages: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.queries)
@@ -86,7 +101,75 @@ class RetrievalCorpus:
             q: frozenset(c for c in self.gold.get(q, ()) if c in kept) for q in query_ids if q in self.gold
         }
         candidates = self.candidates[:n] if aligned else self.candidates
-        return RetrievalCorpus(query_ids, self.queries[:n], candidate_ids, candidates, gold)
+        candidate_languages = self.candidate_languages[:n] if aligned else self.candidate_languages
+        return RetrievalCorpus(
+            query_ids,
+            self.queries[:n],
+            candidate_ids,
+            candidates,
+            gold,
+            self.query_languages[:n],
+            candidate_languages,
+        )
+
+    def query_rows(self, lang: str) -> list[int]:
+        """Row numbers of the queries in language `lang` (a multilingual pool), in corpus order."""
+        if not self.query_languages:
+            raise ValueError("this retrieval corpus names no query languages")
+        return [row for row, query_lang in enumerate(self.query_languages) if query_lang == lang]
 
 
-Example = ClassificationExample | MultipleChoiceExample | QAExample | TaggingExample
+def pool_languages(parts: Mapping[str, RetrievalCorpus]) -> RetrievalCorpus:
+    """One multilingual pool from each language's corpus (LAReQA), or the one corpus every language
+    already shares (Mewsli-X: one mentions file and one entity set serve all languages).
+
+    Parts of one language each are one parallel question set asked in every language (XQuAD-R): a
+    query id found in several parts is the same question, and its relevant candidates are its gold
+    candidates in every part, its own language included (LAReQA's `xling_id`, see XTREME-R
+    `utils_lareqa.load_data`). Ids become `<lang>:<id>` so that the languages cannot collide.
+    """
+    if not parts:
+        raise ValueError("pool_languages: no corpora to pool")
+    multilingual = [corpus for corpus in parts.values() if corpus.query_languages]
+    if multilingual:
+        first = multilingual[0]
+        if len(multilingual) != len(parts) or any(c is not first and c != first for c in multilingual):
+            raise ValueError(
+                "pool_languages: the corpora are not one shared multilingual pool; "
+                "pool either one corpus per language or the same multilingual corpus for every language"
+            )
+        return first
+    gold_by_question: dict[str, set[str]] = {}
+    for lang, corpus in parts.items():
+        for query, golds in corpus.gold.items():
+            gold_by_question.setdefault(query, set()).update(f"{lang}:{c}" for c in golds)
+    query_ids: list[str] = []
+    queries: list[str] = []
+    query_languages: list[str] = []
+    candidate_ids: list[str] = []
+    candidates: list[str] = []
+    candidate_languages: list[str] = []
+    gold: dict[str, frozenset[str]] = {}
+    for lang, corpus in parts.items():
+        for query_id, query in zip(corpus.query_ids, corpus.queries, strict=True):
+            pooled_id = f"{lang}:{query_id}"
+            query_ids.append(pooled_id)
+            queries.append(query)
+            query_languages.append(lang)
+            if query_id in gold_by_question:
+                gold[pooled_id] = frozenset(gold_by_question[query_id])
+        candidate_ids.extend(f"{lang}:{c}" for c in corpus.candidate_ids)
+        candidates.extend(corpus.candidates)
+        candidate_languages.extend([lang] * len(corpus.candidates))
+    return RetrievalCorpus(
+        tuple(query_ids),
+        tuple(queries),
+        tuple(candidate_ids),
+        tuple(candidates),
+        gold,
+        tuple(query_languages),
+        tuple(candidate_languages),
+    )
+
+
+Example = ClassificationExample | MultipleChoiceExample | QAExample | TaggingExample | TextExample

@@ -1,4 +1,4 @@
-"""Retrieval tasks (Tatoeba, BUCC, LAReQA): nothing is trained; the encoder is scored directly.
+"""Retrieval tasks (Tatoeba, BUCC, LAReQA, Mewsli-X): nothing is trained; the encoder is scored directly.
 
 Sentences are embedded by mean-pooling one hidden layer over the attention mask (special tokens
 included), as XTREME's `evaluate_retrieval.py` does by default, and the embeddings are scored by
@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from xstilts.data.examples import RetrievalCorpus
-from xstilts.errors import ConfigError, XstiltsError
+from xstilts.data.examples import RetrievalCorpus, pool_languages
+from xstilts.errors import ConfigError, DataFormatError, XstiltsError
 from xstilts.formats.base import encoder_inputs
 
 if TYPE_CHECKING:
@@ -25,7 +25,11 @@ if TYPE_CHECKING:
     from xstilts.tasks.card import TaskCard
 
 RETRIEVAL_METRICS = ("tatoeba_accuracy", "bucc_f1", "map@20")
+MAP_K = 20  # XTREME-R scores LAReQA and Mewsli-X at the top 20
+# Bump when the way a retrieval split is scored changes, so that cached evaluations are redone.
+SCORING_VERSION = 2
 Embed = Callable[[Sequence[str]], np.ndarray]
+Load = Callable[[str, str], RetrievalCorpus]  # (split, lang) -> that split's corpus in that language
 
 
 def _check_layer(encoder: nn.Module, layer: int) -> None:
@@ -90,29 +94,184 @@ def embed_sentences(
     return output
 
 
-def _gold_indices(corpus: RetrievalCorpus, task: TaskCard) -> list[set[int]]:
-    """Each query's gold candidates as row numbers of `corpus.candidates`."""
+def _gold_rows(corpus: RetrievalCorpus, rows: Sequence[int], task_name: str) -> list[set[int]]:
+    """The gold candidates of the queries at `rows`, as row numbers of `corpus.candidates`."""
     row_of = {cid: row for row, cid in enumerate(corpus.candidate_ids)}
     gold: list[set[int]] = []
-    for qid in corpus.query_ids:
+    for row in rows:
+        qid = corpus.query_ids[row]
         unknown = sorted(c for c in corpus.gold.get(qid, ()) if c not in row_of)
         if unknown:
             raise XstiltsError(
-                f"task {task.name}: query {qid!r} has gold candidates that are not in the corpus: {unknown}"
+                f"task {task_name}: query {qid!r} has gold candidates that are not in the corpus: {unknown}"
             )
         gold.append({row_of[c] for c in corpus.gold.get(qid, ())})
     return gold
+
+
+def _gold_indices(corpus: RetrievalCorpus, task: TaskCard) -> list[set[int]]:
+    """Each query's gold candidates as row numbers of `corpus.candidates`."""
+    return _gold_rows(corpus, range(len(corpus.query_ids)), task.name)
 
 
 def _gold_pairs(corpus: RetrievalCorpus) -> set[tuple[str, str]]:
     return {(qid, cid) for qid, cids in corpus.gold.items() for cid in cids}
 
 
+def _check_lengths(corpus: RetrievalCorpus, task_name: str, which: str = "corpus") -> None:
+    if len(corpus.query_ids) != len(corpus.queries) or len(corpus.candidate_ids) != len(corpus.candidates):
+        raise XstiltsError(f"task {task_name}: the {which} has ids and texts of different lengths")
+    for languages, texts in (
+        (corpus.query_languages, corpus.queries),
+        (corpus.candidate_languages, corpus.candidates),
+    ):
+        if languages and len(languages) != len(texts):
+            raise XstiltsError(f"task {task_name}: the {which} has languages and texts of different lengths")
+
+
+# --- BUCC: mining, and a threshold chosen on dev --------------------------------------------------
+
+# Set to 1.0 on a BUCC score whose threshold was tuned on the very pairs it scores (no other split
+# to tune on: this mirror's BUCC has only dev). Such an F1 is optimistic and not XTREME's figure.
+TUNED_ON_SCORED = "threshold_tuned_on_scored_data"
+# The split XTREME tunes the BUCC threshold on before applying it to test.
+BUCC_TUNING_SPLIT = "dev"
+
+
+def bucc_mine(corpus: RetrievalCorpus, embed: Embed) -> list[tuple[str, str, float]]:
+    """Margin-mined candidate pairs (source id, target id, score) of a BUCC corpus."""
+    from xstilts.metrics.retrieval import bucc_candidates
+
+    return bucc_candidates(
+        embed(corpus.queries),
+        embed(corpus.candidates),
+        corpus.query_ids,
+        corpus.candidate_ids,
+        src_texts=corpus.queries,
+        tgt_texts=corpus.candidates,
+    )
+
+
+def choose_bucc_threshold(dev_corpus: RetrievalCorpus, embed: Embed, task_name: str = "bucc") -> float:
+    """The margin threshold with the best F1 on the dev pairs (XTREME `bucc_optimize`)."""
+    from xstilts.metrics.retrieval import bucc_best_threshold
+
+    if not dev_corpus.gold:
+        raise XstiltsError(f"task {task_name}: the dev corpus has no gold pairs to choose a threshold on")
+    return bucc_best_threshold(bucc_mine(dev_corpus, embed), _gold_pairs(dev_corpus))
+
+
+def score_bucc(
+    corpus: RetrievalCorpus,
+    embed: Embed,
+    *,
+    threshold: float | None = None,
+    dev_corpus: RetrievalCorpus | None = None,
+    task_name: str = "bucc",
+) -> dict[str, float]:
+    """Precision, recall and F1 (percentages) of the pairs mined from `corpus` at a threshold, and the
+    threshold itself: the one given, else the one chosen on `dev_corpus` (XTREME's protocol), else
+    one tuned on `corpus` itself, which is flagged with `TUNED_ON_SCORED`."""
+    from xstilts.metrics.retrieval import bucc_best_threshold, bucc_f1
+
+    if threshold is not None and dev_corpus is not None:
+        raise XstiltsError(
+            f"task {task_name}: give a BUCC threshold or a dev corpus to choose it on, not both"
+        )
+    if not corpus.gold:
+        raise XstiltsError(f"task {task_name}: the corpus has no gold pairs to score BUCC against")
+    flag: dict[str, float] = {}
+    if threshold is None and dev_corpus is not None:
+        threshold = choose_bucc_threshold(dev_corpus, embed, task_name)
+    mined = bucc_mine(corpus, embed)
+    gold = _gold_pairs(corpus)
+    if threshold is None:
+        threshold = bucc_best_threshold(mined, gold)
+        flag[TUNED_ON_SCORED] = 1.0
+    return {**bucc_f1(mined, gold, threshold), "threshold": float(threshold), **flag}
+
+
+# --- LAReQA and Mewsli-X: one multilingual pool, scored per query language ---------------------------
+
+
+def score_pooled(
+    pool: RetrievalCorpus,
+    embed_queries: Embed,
+    embed_candidates: Embed,
+    languages: Sequence[str],
+    *,
+    size: int | None = None,
+    k: int = MAP_K,
+    task_name: str = "retrieval",
+) -> dict[str, dict[str, float]]:
+    """mAP@k per query language: the (first `size`) queries of each language rank every candidate of
+    the pool, whatever its language. The pool is embedded once. With equally many queries in every
+    language (XQuAD-R), the mean over languages is the reference's single mAP over all questions."""
+    from xstilts.metrics.retrieval import average_precisions_at_k
+
+    rows_of = {}
+    for lang in languages:
+        rows = pool.query_rows(lang)
+        if not rows:
+            known = sorted(set(pool.query_languages))
+            raise XstiltsError(
+                f"task {task_name}: no queries in language {lang!r} (the pool has {', '.join(known)})"
+            )
+        rows_of[lang] = rows if size is None else rows[:size]
+    rows = [row for lang in languages for row in rows_of[lang]]
+    gold = _gold_rows(pool, rows, task_name)
+    for row, relevant in zip(rows, gold, strict=True):
+        if not relevant:
+            raise XstiltsError(f"task {task_name}: query {pool.query_ids[row]!r} has no relevant candidate")
+    precisions = average_precisions_at_k(
+        embed_queries([pool.queries[row] for row in rows]), embed_candidates(pool.candidates), gold, k
+    )
+    scores: dict[str, dict[str, float]] = {}
+    start = 0
+    for lang in languages:
+        count = len(rows_of[lang])
+        scores[lang] = {f"map@{k}": 100.0 * float(np.mean(precisions[start : start + count]))}
+        start += count
+    return scores
+
+
 class RetrievalFormat:
-    """Not a TaskFormat: there is no head and nothing to featurise for training."""
+    """Not a TaskFormat: there is no head and nothing to featurise for training.
+
+    `evaluate` scores one corpus; `evaluate_split` runs a benchmark's protocol over a split:
+    Tatoeba per language; BUCC per language with the threshold chosen on dev when another split is
+    scored; LAReQA and Mewsli-X (`map@20`) over one pool of every language of the split, per query
+    language.
+
+    How texts are embedded, for every task: one hidden layer mean-pooled (XTREME's Tatoeba / BUCC
+    baseline, applied zero-shot), ranked by cosine, texts cut at `max_length` (default 128).
+    XTREME-R's own LAReQA and Mewsli-X baselines are different models: mBERT / XLM-R fine-tuned as
+    dual encoders (on SQuAD v1.1 / on the English Wikipedia mention-entity pairs) whose score is the
+    dot product of L2-normalised last-layer [CLS] vectors (`BertForRetrieval`), with 96-token
+    questions and 256-token candidates (LAReQA) or 64 tokens (Mewsli-X). What is shared with them
+    is the texts and the scoring: LAReQA questions alone against their sentence immediately followed
+    by its paragraph (`evaluate_retrieval.py`, task lareqa); Mewsli-X mentions marked up in their
+    sentence against entity descriptions (`utils_mewslix`); mAP@20 over the whole pool.
+    """
 
     name: ClassVar[str] = "retrieval"
     trainable: ClassVar[bool] = False
+
+    def _embedder(
+        self, encoder: nn.Module, tokenizer: PreTrainedTokenizerBase, layer: int, embed_kwargs: dict[str, Any]
+    ) -> Embed:
+        def embed(sentences: Sequence[str]) -> np.ndarray:
+            return embed_sentences(encoder, tokenizer, sentences, layer, **embed_kwargs)
+
+        return embed
+
+    @staticmethod
+    def _check_metric(task: TaskCard) -> None:
+        if task.metric not in RETRIEVAL_METRICS:
+            raise ConfigError(
+                f"task {task.name}: metric",
+                f"retrieval has no metric {task.metric!r} (known: {', '.join(RETRIEVAL_METRICS)})",
+            )
 
     def evaluate(
         self,
@@ -122,35 +281,109 @@ class RetrievalFormat:
         task: TaskCard,
         layer: int,
         dev_corpus: RetrievalCorpus | None = None,
+        threshold: float | None = None,
         **embed_kwargs: Any,
     ) -> dict[str, float]:
-        """Metrics of `task.metric` on `corpus`, as percentages (the BUCC threshold is a margin score).
+        """Metrics of `task.metric` on one corpus, as percentages (the BUCC threshold is a margin score).
 
-        `embed_kwargs` go to `embed_sentences` (batch_size, max_length, device, progress).
+        BUCC: `threshold` is applied as given; else it is chosen on `dev_corpus`; else it is tuned on
+        `corpus` itself and flagged (see `score_bucc`). `embed_kwargs` go to `embed_sentences`
+        (batch_size, max_length, device, progress).
         """
-        if task.metric not in RETRIEVAL_METRICS:
-            raise ConfigError(
-                f"task {task.name}: metric",
-                f"retrieval has no metric {task.metric!r} (known: {', '.join(RETRIEVAL_METRICS)})",
-            )
-        for which, data in (("corpus", corpus), ("dev corpus", dev_corpus)):
-            if data is None:
-                continue
-            if len(data.query_ids) != len(data.queries) or len(data.candidate_ids) != len(data.candidates):
-                raise XstiltsError(f"task {task.name}: the {which} has ids and texts of different lengths")
-
-        def embed(sentences: Sequence[str]) -> np.ndarray:
-            return embed_sentences(encoder, tokenizer, sentences, layer, **embed_kwargs)
-
+        self._check_metric(task)
+        _check_lengths(corpus, task.name)
+        if dev_corpus is not None:
+            _check_lengths(dev_corpus, task.name, "dev corpus")
+        embed = self._embedder(encoder, tokenizer, layer, embed_kwargs)
         if task.metric == "tatoeba_accuracy":
             return {"accuracy": self._tatoeba(corpus, task, embed)}
         if task.metric == "bucc_f1":
-            return self._bucc(corpus, task, dev_corpus, embed)
+            return score_bucc(corpus, embed, threshold=threshold, dev_corpus=dev_corpus, task_name=task.name)
         from xstilts.metrics.retrieval import mean_average_precision_at_k
 
         gold = _gold_indices(corpus, task)
         queries, candidates = embed(corpus.queries), embed(corpus.candidates)
-        return {"map@20": mean_average_precision_at_k(queries, candidates, gold, k=20)}
+        return {"map@20": mean_average_precision_at_k(queries, candidates, gold, k=MAP_K)}
+
+    def bucc_threshold(
+        self,
+        encoder: nn.Module,
+        tokenizer: PreTrainedTokenizerBase,
+        dev_corpus: RetrievalCorpus,
+        task: TaskCard,
+        layer: int,
+        **embed_kwargs: Any,
+    ) -> float:
+        """The BUCC margin threshold chosen on `dev_corpus`, to apply to test with `evaluate(threshold=)`."""
+        _check_lengths(dev_corpus, task.name, "dev corpus")
+        return choose_bucc_threshold(
+            dev_corpus, self._embedder(encoder, tokenizer, layer, embed_kwargs), task.name
+        )
+
+    def evaluate_pooled(
+        self,
+        encoder: nn.Module,
+        tokenizer: PreTrainedTokenizerBase,
+        pool: RetrievalCorpus,
+        task: TaskCard,
+        layer: int,
+        languages: Sequence[str],
+        size: int | None = None,
+        **embed_kwargs: Any,
+    ) -> dict[str, dict[str, float]]:
+        """mAP@20 per query language over a multilingual pool (see `score_pooled`)."""
+        _check_lengths(pool, task.name, "pool")
+        embed = self._embedder(encoder, tokenizer, layer, embed_kwargs)
+        return score_pooled(pool, embed, embed, languages, size=size, task_name=task.name)
+
+    def evaluate_split(
+        self,
+        encoder: nn.Module,
+        tokenizer: PreTrainedTokenizerBase,
+        task: TaskCard,
+        load: Load,
+        split: str,
+        languages: Sequence[str],
+        layer: int,
+        size: int | None = None,
+        **embed_kwargs: Any,
+    ) -> dict[str, dict[str, float]]:
+        """{lang: metrics} of one split, scored as the benchmark scores it.
+
+        `load(split, lang)` reads a corpus. `size` keeps the first `size` queries per language (BUCC:
+        of dev too, so that the threshold is tuned on a pool like the one it is applied to); the
+        candidates of a pool all stay, since a smaller pool would be an easier task.
+        """
+        self._check_metric(task)
+        if task.metric == "map@20":
+            pool = pool_languages({lang: load(split, lang) for lang in task.split_languages(split)})
+            return self.evaluate_pooled(
+                encoder, tokenizer, pool, task, layer, languages, size, **embed_kwargs
+            )
+        scores = {}
+        for lang in languages:
+            corpus = _first(load(split, lang), size)
+            dev = None
+            if task.metric == "bucc_f1" and split != BUCC_TUNING_SPLIT:
+                dev = _first(self._dev_corpus(task, load, split, lang), size)
+            scores[lang] = self.evaluate(
+                encoder, tokenizer, corpus, task, layer, dev_corpus=dev, **embed_kwargs
+            )
+        return scores
+
+    @staticmethod
+    def _dev_corpus(task: TaskCard, load: Load, split: str, lang: str) -> RetrievalCorpus:
+        if BUCC_TUNING_SPLIT not in task.splits or lang not in task.split_languages(BUCC_TUNING_SPLIT):
+            raise XstiltsError(
+                f"task {task.name}: scoring {split!r} in {lang!r} needs its {BUCC_TUNING_SPLIT!r} split to "
+                "choose the mining threshold on, and the card has none for that language"
+            )
+        try:
+            return load(BUCC_TUNING_SPLIT, lang)
+        except DataFormatError as err:
+            # Keep the file and line, and say why a dev file matters when test was asked for.
+            why = f"task {task.name} needs {BUCC_TUNING_SPLIT} to choose the mining threshold for {split}"
+            raise DataFormatError(err.path, err.line, f"{err.problem} ({why})") from None
 
     @staticmethod
     def _tatoeba(corpus: RetrievalCorpus, task: TaskCard, embed: Embed) -> float:
@@ -175,35 +408,9 @@ class RetrievalFormat:
             gold_index = list(range(len(corpus.queries)))
         return tatoeba_accuracy(embed(corpus.queries), embed(corpus.candidates), gold_index)
 
-    @staticmethod
-    def _bucc(
-        corpus: RetrievalCorpus, task: TaskCard, dev_corpus: RetrievalCorpus | None, embed: Embed
-    ) -> dict[str, float]:
-        from xstilts.metrics.retrieval import bucc_best_threshold, bucc_candidates, bucc_f1
 
-        def mine(data: RetrievalCorpus) -> list[tuple[str, str, float]]:
-            return bucc_candidates(
-                embed(data.queries),
-                embed(data.candidates),
-                data.query_ids,
-                data.candidate_ids,
-                src_texts=data.queries,
-                tgt_texts=data.candidates,
-            )
-
-        for which, data in (("corpus", corpus), ("dev corpus", dev_corpus)):
-            if data is not None and not data.gold:
-                raise XstiltsError(f"task {task.name}: the {which} has no gold pairs to score BUCC against")
-        candidates = mine(corpus)
-        gold = _gold_pairs(corpus)
-        extra: dict[str, float] = {}
-        if dev_corpus is not None:
-            threshold = bucc_best_threshold(mine(dev_corpus), _gold_pairs(dev_corpus))
-        else:
-            # Optimistic: the threshold is tuned on the very pairs it is scored on. Flagged in the result.
-            threshold = bucc_best_threshold(candidates, gold)
-            extra["threshold_from_test"] = 1.0
-        return {**bucc_f1(candidates, gold, threshold), "threshold": threshold, **extra}
+def _first(corpus: RetrievalCorpus, size: int | None) -> RetrievalCorpus:
+    return corpus if size is None else corpus.head(size)
 
 
 RETRIEVAL = RetrievalFormat()

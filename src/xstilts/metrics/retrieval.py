@@ -10,7 +10,14 @@ All similarities are cosine: rows are L2-normalised here and searched with faiss
     F1 on gold pairs (`bucc_optimize`), and pairs at or above it extracted (`bucc_extract`).
   * LAReQA mAP@20 (XTREME-R `utils_lareqa.py` `average_precision_at_k` / `mean_avg_prec_at_k`, k=20):
     AP@k = sum over the relevant candidates in the top k of (relevant so far / rank), divided by
-    min(k, number of relevant candidates); averaged over questions.
+    min(k, number of relevant candidates); averaged over questions. The reference ranks the whole
+    pool by the dot product of L2-normalised encodings, which is the cosine used here.
+  * Mewsli-X mAP@20 (XTREME-R `utils_mewslix.py` `evaluate`, TOP_K=20): every mention has one gold
+    entity, so AP@20 is 1 / rank of that entity when it is in the top 20, else 0: the same formula
+    as LAReQA's, and what the reference calls "MRR/MAP@20".
+  * BUCC's threshold, in XTREME `utils_retrieve.bucc_eval`, is chosen on gold pairs (`bucc_optimize`)
+    where gold is given and otherwise taken as passed in; `evaluate_retrieval.py` mines dev, then
+    test, carrying the dev threshold over. `bucc_best_threshold` and `bucc_f1` are the two halves.
 """
 
 from __future__ import annotations
@@ -181,33 +188,44 @@ def bucc_f1(
     extracted = {(src, tgt) for src, tgt, score in candidates if score >= threshold}
     correct = len(gold & extracted)
     if correct == 0:
-        return {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+        return {"f1": 0.0, "precision": 0.0, "recall": 0.0}
     precision, recall = correct / len(extracted), correct / len(gold)
     f1 = 2 * precision * recall / (precision + recall)
-    return {"precision": 100.0 * precision, "recall": 100.0 * recall, "f1": 100.0 * f1}
+    # F1 first: the primary metric (tables and early stopping use the first one).
+    return {"f1": 100.0 * f1, "precision": 100.0 * precision, "recall": 100.0 * recall}
 
 
-def mean_average_precision_at_k(
+def average_precisions_at_k(
     query_emb: np.ndarray, cand_emb: np.ndarray, gold: Sequence[Collection[int]], k: int = 20
-) -> float:
-    """LAReQA mAP@k (XTREME-R definition, see the module docstring) with cosine ranking."""
-    queries = _unit_rows(query_emb, "mean_average_precision_at_k queries")
-    candidates = _unit_rows(cand_emb, "mean_average_precision_at_k candidates")
-    _check_dims(queries, candidates, "mean_average_precision_at_k")
+) -> np.ndarray:
+    """AP@k of every query (XTREME-R definition, see the module docstring), in [0, 1], cosine ranking.
+
+    Kept per query so that one pool can be scored per query language without ranking it twice.
+    """
+    queries = _unit_rows(query_emb, "average_precisions_at_k queries")
+    candidates = _unit_rows(cand_emb, "average_precisions_at_k candidates")
+    _check_dims(queries, candidates, "average_precisions_at_k")
     if len(gold) != len(queries):
-        raise ValueError(f"mean_average_precision_at_k: {len(queries)} queries but {len(gold)} gold sets")
+        raise ValueError(f"average_precisions_at_k: {len(queries)} queries but {len(gold)} gold sets")
     if k < 1:
-        raise ValueError(f"mean_average_precision_at_k: k must be positive, got {k}")
+        raise ValueError(f"average_precisions_at_k: k must be positive, got {k}")
     _, ranked = _knn(queries, candidates, min(k, len(candidates)))
-    average_precisions = []
+    average_precisions = np.zeros(len(queries), dtype=np.float64)
     for query, relevant in enumerate(gold):
         if not relevant:
-            raise ValueError(f"mean_average_precision_at_k: query {query} has no relevant candidate")
+            raise ValueError(f"average_precisions_at_k: query {query} has no relevant candidate")
         hits = 0
         precision_sum = 0.0
         for rank, candidate in enumerate(ranked[query], start=1):
             if int(candidate) in relevant:
                 hits += 1
                 precision_sum += hits / rank
-        average_precisions.append(precision_sum / min(k, len(relevant)))
-    return 100.0 * float(np.mean(average_precisions))
+        average_precisions[query] = precision_sum / min(k, len(relevant))
+    return average_precisions
+
+
+def mean_average_precision_at_k(
+    query_emb: np.ndarray, cand_emb: np.ndarray, gold: Sequence[Collection[int]], k: int = 20
+) -> float:
+    """mAP@k as a percentage: the mean of `average_precisions_at_k` over the queries."""
+    return 100.0 * float(np.mean(average_precisions_at_k(query_emb, cand_emb, gold, k)))

@@ -1,9 +1,13 @@
 """Exact match and token F1 for extractive QA, as the official evaluation scripts compute them.
 
-Reproduced by hand from three scripts, because none of them is published as a library:
-  * SQuAD v1.1 `evaluate-v1.1.py` (XTREME's `third_party/evaluate_squad.py`, used for XQuAD and
-    TyDiQA-GoldP): lower-case, drop ASCII punctuation, drop English articles, collapse whitespace;
-    token F1 and exact match take the maximum over the gold answers and are averaged over questions.
+Reproduced by hand from three scripts, because none of them is published as a library. XTREME's
+`install_tools.sh` fetches its two: `third_party/evaluate_squad.py` is allenai/bi-att-flow's
+`squad/evaluate-v1.1.py`, `third_party/evaluate_mlqa.py` is facebookresearch/MLQA's
+`mlqa_evaluation_v1.py`; `scripts/eval_qa.sh` scores XQuAD and TyDiQA-GoldP with the first and MLQA
+with the second, passing the context language.
+  * SQuAD v1.1 `evaluate-v1.1.py` (XQuAD, TyDiQA-GoldP): lower-case, drop ASCII punctuation, drop
+    English articles, collapse whitespace; token F1 and exact match take the maximum over the gold
+    answers and are averaged over questions (an unanswered question counts 0 in both scripts).
   * SQuAD v2.0 `evaluate-v2.0.py`, only for unanswerable questions: their gold answer is the empty
     string, so a prediction that normalises to nothing scores 1 on both metrics and anything else 0.
   * MLQA `mlqa_evaluation_v1.py` (XTREME's `third_party/evaluate_mlqa.py`): the same pipeline with
@@ -120,7 +124,8 @@ def _scores(
         normalized_golds = [normalize(a) for a in answers]
         exact_total += max(float(normalized_prediction == g) for g in normalized_golds)
         f1_total += max(_token_f1(normalized_prediction.split(), g.split()) for g in normalized_golds)
-    return {"exact_match": 100.0 * exact_total / len(golds), "f1": 100.0 * f1_total / len(golds)}
+    # F1 first: the primary metric (early stopping and tables use the first one).
+    return {"f1": 100.0 * f1_total / len(golds), "exact_match": 100.0 * exact_total / len(golds)}
 
 
 def squad_scores(golds: Sequence[Sequence[str]], preds: Sequence[str]) -> dict[str, float]:

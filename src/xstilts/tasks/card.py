@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from xstilts.errors import ConfigError
 
-FormatName = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval"]
+FormatName = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "masked_lm"]
 BenchmarkName = Literal["xtreme", "xtreme-r"]
 
 
@@ -45,8 +45,16 @@ class HubSource(BaseModel):
     split: str
     # Per-language config where the hub's names follow no pattern (e.g. `udpos.German`).
     configs: dict[str, str] = {}
-    # For configs that hold every language in one table: the column that names the language.
+    # Per-language dataset where a language lives in another hub dataset (XTREME-R's extra
+    # UD-POS treebanks; XCOPA's English dev, which is COPA validation).
+    datasets: dict[str, str] = {}
+    # Languages this split has that no hub dataset holds: the card's `obtain` says how to get them.
+    unavailable: list[str] = []
+    # For configs that hold every language in one table: the column that names the language ...
     language_column: str | None = None
+    # ... or, where there is no such column, the id prefix of each language's rows (TyDiQA's
+    # `tydiqa` config: ids start with `english-`, `korean-`, ...).
+    id_prefixes: dict[str, str] = {}
 
 
 class BenchmarkEntry(BaseModel):
@@ -119,9 +127,15 @@ class TaskCard(BaseModel):
         hub = self.split_source(split).hub
         if hub is None:
             raise ConfigError(f"task {self.name}", f"split {split!r} names no Hugging Face hub source")
+        if lang in hub.unavailable:
+            raise ConfigError(
+                f"task {self.name}",
+                f"split {split!r} in {lang!r} is not on the Hugging Face hub. {self.obtain}".strip(),
+            )
         code = self.language_codes.get(lang, lang)
         config = hub.configs.get(lang, hub.config)
-        return hub.dataset, None if config is None else config.format(lang=lang, code=code), hub.split
+        dataset = hub.datasets.get(lang, hub.dataset)
+        return dataset, None if config is None else config.format(lang=lang, code=code), hub.split
 
     def split_source(self, split: str) -> SplitSource:
         if split not in self.splits:

@@ -1,7 +1,8 @@
 """Readers turn one benchmark file (or a set of aligned files) into example dataclasses.
 
 A task card names its reader; `read` looks it up and passes the card's files as keyword arguments
-(`path` for single-file readers; `source`/`target` for Tatoeba; `source`/`target`/`gold` for BUCC)
+(`path` for single-file readers; `source`/`target` for Tatoeba; `source`/`target`/`gold` for BUCC;
+`snli`/`mnli`/`anli_r1..3` for ANLI+; `path`/`train` for CCG supertags)
 together with the card's reader options.
 """
 
@@ -13,14 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.data.readers._files import require_file
+from xstilts.data.readers.ccg import read_ccg_supertags
 from xstilts.data.readers.conllu import read_conllu
+from xstilts.data.readers.glue_tsv import read_glue_tsv
+from xstilts.data.readers.hellaswag import read_hellaswag_jsonl
+from xstilts.data.readers.lareqa import read_lareqa
+from xstilts.data.readers.mewsli_x import read_mewsli_x
 from xstilts.data.readers.multiple_choice_files import (
     read_commonsenseqa_jsonl,
     read_copa_jsonl,
     read_cosmosqa_csv,
     read_siqa_jsonl,
 )
+from xstilts.data.readers.nli_jsonl import read_anli_jsonl, read_anli_plus, read_snli_jsonl
 from xstilts.data.readers.parallel_text import read_bucc, read_tatoeba
+from xstilts.data.readers.plain_text import read_plain_text
 from xstilts.data.readers.squad_json import read_squad_json
 from xstilts.data.readers.xtreme_tsv import read_tsv_pairs, read_tsv_tagging
 from xstilts.errors import ConfigError
@@ -36,6 +44,18 @@ READERS: dict[str, Callable[..., Any]] = {
     "cosmosqa_csv": read_cosmosqa_csv,
     "tatoeba": read_tatoeba,
     "bucc": read_bucc,
+    # XTREME-R retrieval pools: XQuAD-R sentences (one file per language), Mewsli-X mentions/entities.
+    "lareqa": read_lareqa,
+    "mewsli_x": read_mewsli_x,
+    # Intermediate tasks (GLUE tsv, NLI jsonl, HellaSwag, CCGbank supertags).
+    "glue_tsv": read_glue_tsv,
+    "snli_jsonl": read_snli_jsonl,
+    "anli_jsonl": read_anli_jsonl,
+    "anli_plus": read_anli_plus,
+    "hellaswag_jsonl": read_hellaswag_jsonl,
+    "ccg_supertags": read_ccg_supertags,
+    # Unlabelled text, one sentence or paragraph a line (masked-language-model tasks).
+    "plain_text": read_plain_text,
 }
 
 # Readers whose parameters of these names take files; every other parameter is an option.
@@ -43,6 +63,10 @@ _FILE_PARAMETERS = {
     "siqa_jsonl": {"path", "labels"},
     "tatoeba": {"source", "target"},
     "bucc": {"source", "target", "gold"},
+    "mewsli_x": {"mentions", "entities"},
+    "anli_plus": {"snli", "mnli", "anli_r1", "anli_r2", "anli_r3"},
+    # dev/test name the training file too: the supertag inventory is computed from it.
+    "ccg_supertags": {"path", "train"},
 }
 
 

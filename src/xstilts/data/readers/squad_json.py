@@ -19,8 +19,17 @@ from xstilts.errors import DataFormatError
 log = logging.getLogger(__name__)
 
 
-def read_squad_json(path: Path, skip_bad_answers: bool = False) -> list[QAExample]:
+def read_squad_json(
+    path: Path, skip_bad_answers: bool = False, version_2_with_negative: bool = False
+) -> list[QAExample]:
     """One example per question.
+
+    version_2_with_negative=True (SQuAD v2.0 cards; the span_qa format reads the same option to
+    allow "no answer" predictions): a question with an empty `answers` list is unanswerable even
+    without `is_impossible` (v2 files converted from the Hugging Face hub's table, where an empty
+    answer list is the only mark of an unanswerable question, leave the key out); an
+    `is_impossible: false` question with no answers is then an error. Without it, such a question
+    is read as unlabelled (test data), and XQuAD/MLQA/TyDiQA read exactly as before.
 
     Every answer must occur in the context. When `answer_start` does not point at the answer text,
     the nearest occurrence of that text is used instead (off-by-some offsets are a known defect of
@@ -45,6 +54,15 @@ def read_squad_json(path: Path, skip_bad_answers: bool = False) -> list[QAExampl
                 raw_id = _field(path, qa, "id", (str, int), where)
                 question = _field(path, qa, "question", str, where)
                 is_impossible = bool(qa.get("is_impossible", False))
+                if version_2_with_negative and not is_impossible:
+                    given = _field(path, qa, "answers", list, where)
+                    if not given and "is_impossible" in qa:
+                        raise DataFormatError(
+                            path,
+                            None,
+                            f"question {raw_id!r} ({where}): is_impossible is false but it has no answers",
+                        )
+                    is_impossible = not given
                 # v2: unanswerable questions carry `plausible_answers`, which are not answers.
                 raw_answers = [] if is_impossible else _field(path, qa, "answers", list, where)
                 answers: list[Answer] = []

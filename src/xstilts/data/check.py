@@ -1,0 +1,223 @@
+"""`xstilts data check DIR`: is every task's data there, readable, and inside its label set?
+
+For every card, split and language: the files are found or not, read with the card's reader, the
+examples counted, and their labels checked against the card. Every problem is collected (nothing
+stops at the first), one row per split and language.
+
+What counts as a problem:
+- a split of which some languages have files and others do not: the missing ones are problems;
+- a language with only some of its files (Tatoeba's two sides);
+- a file its reader rejects (malformed, empty): the reader's message, with file and line;
+- a label outside the card's `labels` (classification labels, tagging tags) or a multiple-choice
+  answer index outside the choices. Readers given `labels` options reject such labels themselves
+  with the line; the check after reading catches what a reader was not told to check, so nothing
+  is reported twice.
+A split with no file in any language is "not downloaded": a partial data directory is normal
+(the shared mirror leaves test sets out on purpose), so it is listed but only counts as a problem
+with `require=True`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from xstilts.data.readers import read
+from xstilts.errors import ConfigError, DataFormatError, XstiltsError
+from xstilts.tasks.card import TaskCard
+from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
+
+# A row's status; every one but OK and NOT_DOWNLOADED is a problem.
+OK = "ok"
+MISSING = "missing"
+NOT_DOWNLOADED = "not downloaded"
+MALFORMED = "malformed"
+BAD_LABELS = "bad labels"
+
+
+class DataCheckFailed(XstiltsError):
+    """The check found problems (the table says which); the CLI exits with code 2."""
+
+
+@dataclass
+class CheckRow:
+    task: str
+    split: str
+    language: str  # "-" on a not-downloaded row, which stands for every language of the split
+    status: str
+    examples: int | None = None
+    problem: str = ""
+    is_problem: bool = False
+    files: list[str] = field(default_factory=list)
+
+
+def registry_for(data_dir: Path, task_dirs: Iterable[Path] = (), builtin: bool = True) -> TaskRegistry:
+    """The built-in cards (unless builtin=False) and those in `task_dirs`, over `data_dir`."""
+    task_dirs = list(task_dirs)
+    for directory in task_dirs:
+        if not Path(directory).is_dir():
+            raise ConfigError(f"task folder {directory}", "no such directory")
+    return TaskRegistry(data_dir, ([BUILTIN_CARDS] if builtin else []) + task_dirs)
+
+
+def _bad_labels(card: TaskCard, examples: Sequence[Any]) -> list[tuple[str, str]]:
+    """(example id, offending label) for labels outside the card's label set."""
+    allowed = set(card.labels or ())
+    if card.format == "classification" and allowed:
+        return [(ex.id, ex.label) for ex in examples if ex.label is not None and ex.label not in allowed]
+    if card.format == "tagging" and allowed:
+        return [(ex.id, tag) for ex in examples for tag in (ex.tags or ()) if tag not in allowed]
+    if card.format == "multiple_choice":
+        return [
+            (ex.id, str(ex.label))
+            for ex in examples
+            if ex.label is not None and not 0 <= ex.label < len(ex.choices)
+        ]
+    return []  # span QA and retrieval have no label set
+
+
+def label_problem(card: TaskCard, examples: Sequence[Any]) -> str:
+    """One sentence about the labels outside the card's set, "" when there are none."""
+    bad = _bad_labels(card, examples)
+    if not bad:
+        return ""
+    values = sorted({label for _, label in bad})
+    shown = ", ".join(repr(v) for v in values[:5]) + (", ..." if len(values) > 5 else "")
+    expected = (
+        "an index of one of the choices"
+        if card.format == "multiple_choice"
+        else f"one of {', '.join(card.labels or ())}"
+    )
+    are = "is" if len(bad) == 1 else "are"
+    return f"{plural(len(bad), 'label')} {are} not {expected}: {shown} (first in example {bad[0][0]})"
+
+
+def check_language(card: TaskCard, split: str, lang: str, files: dict[str, Path]) -> CheckRow:
+    """Check one split and language: its files are there, its reader reads them, its labels fit."""
+    row = CheckRow(card.name, split, lang, OK, files=[str(p) for p in files.values()])
+    missing = [p for p in files.values() if not p.exists()]
+    if missing:
+        row.status, row.is_problem = MISSING, True
+        row.problem = "missing " + ", ".join(str(p) for p in missing)
+        return row
+    try:
+        data = read(card.reader, files, **card.reader_options_for(split))
+    except (DataFormatError, ConfigError) as err:
+        # ConfigError: the card's reader options are wrong, which makes every file unreadable.
+        row.status, row.problem, row.is_problem = MALFORMED, str(err), True
+        return row
+    row.examples = len(data)
+    if card.format != "retrieval":
+        problem = label_problem(card, data)
+        if problem:
+            row.status, row.problem, row.is_problem = BAD_LABELS, problem, True
+    return row
+
+
+def check_card(
+    card: TaskCard,
+    data_dir: Path,
+    require: bool = False,
+    splits: Sequence[str] | None = None,
+    languages: Sequence[str] | None = None,
+    done: Callable[[int], Any] | None = None,
+) -> list[CheckRow]:
+    """Rows for the splits and languages of one card (all, or those named); `done(n)` is told of
+    every n languages checked, for a progress bar."""
+    rows: list[CheckRow] = []
+    for split in _chosen(card.splits, splits):
+        chosen = _chosen(card.split_languages(split), languages)
+        if not chosen:
+            continue
+        files = {lang: card.files(split, lang, data_dir) for lang in chosen}
+        if not any(p.exists() for lang_files in files.values() for p in lang_files.values()):
+            problem = f"no file for any of its {len(chosen)} languages" if require else ""
+            rows.append(CheckRow(card.name, split, "-", NOT_DOWNLOADED, problem=problem, is_problem=require))
+            if done is not None:
+                done(len(chosen))
+            continue
+        for lang in chosen:
+            rows.append(check_language(card, split, lang, files[lang]))
+            if done is not None:
+                done(1)
+    return rows
+
+
+def _chosen(items: Iterable[str], wanted: Sequence[str] | None) -> list[str]:
+    return [item for item in items if wanted is None or item in wanted]
+
+
+def check_data(
+    registry: TaskRegistry,
+    tasks: Iterable[str] | None = None,
+    require: bool = False,
+    splits: Sequence[str] | None = None,
+    languages: Sequence[str] | None = None,
+    progress: bool = False,
+) -> list[CheckRow]:
+    """One row per card, split and language (not-downloaded splits: one row per split).
+    Unknown task names fail before anything is read; `splits` / `languages` narrow every task."""
+    names = list(tasks) if tasks else list(registry.cards)
+    cards = [registry.card(name) for name in names]
+    total = sum(
+        len(_chosen(card.split_languages(split), languages))
+        for card in cards
+        for split in _chosen(card.splits, splits)
+    )
+    rows: list[CheckRow] = []
+    with tqdm(total=total, desc="checking", unit="file", disable=not progress, leave=False) as bar:
+        for card in cards:
+            rows.extend(check_card(card, registry.data_dir, require, splits, languages, done=bar.update))
+    return rows
+
+
+def summary(rows: Sequence[CheckRow]) -> dict[str, Any]:
+    present = [r for r in rows if r.status not in (MISSING, NOT_DOWNLOADED)]
+    return {
+        "tasks": len({r.task for r in rows}),
+        "read": len(present),
+        "ok": sum(r.status == OK for r in rows),
+        "examples": sum(r.examples or 0 for r in rows),
+        "problems": sum(r.is_problem for r in rows),
+        "not_downloaded": sum(r.status == NOT_DOWNLOADED for r in rows),
+    }
+
+
+def as_json(rows: Sequence[CheckRow], data_dir: Path) -> dict[str, Any]:
+    return {"data_dir": str(data_dir), "summary": summary(rows), "rows": [asdict(r) for r in rows]}
+
+
+def text_table(header: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns; the last one (free text) is not padded."""
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]
+    lines = []
+    for line in (header, *cells):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(line[:-1], widths, strict=False)) + "  " + line[-1])
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def format_table(rows: Sequence[CheckRow], data_dir: Path, require: bool = False) -> str:
+    header = ("task", "split", "language", "examples", "status", "problem")
+    cells = [
+        (r.task, r.split, r.language, "" if r.examples is None else str(r.examples), r.status, r.problem)
+        for r in rows
+    ]
+    lines = [f"data directory: {data_dir}", "", text_table(header, cells)]
+    s = summary(rows)
+    lines.append("")
+    not_downloaded = plural(s["not_downloaded"], "split") + " not downloaded"
+    if s["not_downloaded"] and not require:
+        not_downloaded += " (not counted as problems; --require counts them)"
+    lines.append(
+        f"{plural(s['tasks'], 'task')}: {s['read']} split/languages read, {s['ok']} ok "
+        f"({plural(s['examples'], 'example')}); {plural(s['problems'], 'problem')}; {not_downloaded}"
+    )
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
