@@ -99,14 +99,15 @@ def test_unknown_cost_when_data_is_absent(tmp_path: Path, shared_data: Path) -> 
     }
     study, registry = load_study(write_study(tmp_path, shared_data, design))
     intermediate = next(r for r in plan_study(study, registry, tmp_path / "o") if r.kind == "intermediate")
-    assert intermediate.cost is None and intermediate.unknown == ["offline-nli/train/en"]
+    assert not intermediate.complete and intermediate.unknown == ["offline-nli/train/en"]
+    assert intermediate.train_cost is None and intermediate.cost == 80  # only the tatoeba queries counted
 
     # a published count makes it plannable
     card["splits"]["train"]["examples"] = {"en": 1000}
     (cards / "offline-nli.yaml").write_text(yaml.safe_dump(card))
     study, registry = load_study(write_study(tmp_path, shared_data, design))
     intermediate = next(r for r in plan_study(study, registry, tmp_path / "o") if r.kind == "intermediate")
-    assert intermediate.train_cost == 1000  # 1 epoch
+    assert intermediate.complete and intermediate.train_cost == 1000  # 1 epoch
 
 
 def test_plan_command(tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,4 @@
-"""The five task formats. `get_format(name)` is the only place that maps a card to its code."""
+"""The six task formats. `get_format(name)` is the only place that maps a card to its code."""
 
 from __future__ import annotations
 
@@ -29,4 +29,8 @@ def get_format(name: str) -> Any:
         from xstilts.formats.retrieval import RETRIEVAL
 
         return RETRIEVAL
+    if name == "masked_lm":
+        from xstilts.formats.masked_lm import MASKED_LM
+
+        return MASKED_LM
     raise ConfigError("format", f"unknown format {name!r}")

@@ -58,7 +58,10 @@ def encoder_inputs(rows: Sequence[Sequence[int]], pad_id: int) -> Batch:
 
 
 class TaskFormat(ABC):
-    """Base class of the five formats. Subclasses are stateless singletons."""
+    """Base class of the formats that train a head (retrieval trains nothing and is not one).
+
+    Subclasses are stateless singletons.
+    """
 
     name: ClassVar[str]
     trainable: ClassVar[bool] = True

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import socket
 from collections.abc import Sequence
 from typing import Any
+
+import torch
 
 from xstilts.data.selection import DataSelection
 from xstilts.formats import get_format
@@ -18,6 +22,7 @@ from xstilts.pipeline.workspace import Workspace
 from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.config import TrainConfig
 from xstilts.training.loop import TrainingTask, evaluate, train
+from xstilts.training.resume import TrainingCheckpoint
 from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint
 
 
@@ -65,7 +70,7 @@ def pretrained(ws: Workspace, spec: str) -> PhaseModel:
 
 
 def _task_identity(registry: TaskRegistry, selection: DataSelection) -> dict[str, Any]:
-    return {**selection.model_dump(), "version": registry.card(selection.task).version}
+    return {**selection.identity(), "version": registry.card(selection.task).version}
 
 
 def phase_identity(
@@ -109,8 +114,30 @@ def train_phase(
     tasks = list(dict.fromkeys(s.task for s in selections))
     spec = f"path:{run.checkpoint / 'encoder'}"
     if run.done:
+        ws.note(f"reuse {run.path.name}")
         return PhaseModel(ws, run, spec, tasks)
+    with run.lock():
+        if run.done:  # another process trained it while this one waited for the lock
+            ws.note(f"reuse {run.path.name} (trained by another process meanwhile)")
+            return PhaseModel(ws, run, spec, tasks)
+        resuming = (run.resume_dir / "train-state.pt").is_file()
+        ws.note(f"train {run.path.name}" + (" (resuming from its saved state)" if resuming else ""))
+        return _train_and_commit(ws, run, kind, parent, selections, dev, config, seed, identity, tasks, spec)
 
+
+def _train_and_commit(
+    ws: Workspace,
+    run: RunDir,
+    kind: str,
+    parent: PhaseModel,
+    selections: Sequence[DataSelection],
+    dev: DataSelection | None,
+    config: TrainConfig,
+    seed: int,
+    identity: dict[str, Any],
+    tasks: list[str],
+    spec: str,
+) -> PhaseModel:
     loaded = ws.load(parent.spec)
     training: dict[str, TrainingTask] = {}
     for sel in selections:  # selections of one task (e.g. two languages) train one head together
@@ -126,12 +153,22 @@ def train_phase(
         dev_task.dev_examples, dev_task.dev_features = dev_examples, dev_features
         dev_languages = ws.languages(dev)
         dev_task.dev_language = dev_languages[0] if len(dev_languages) == 1 else None
+    torch.manual_seed(seed)  # fresh heads start from the run's seed
     heads = {
         name: t.format.build_head(t.card, loaded.encoder.config.hidden_size) for name, t in training.items()
     }
     model = TaskModel(loaded.encoder, heads).to(ws.device)
+    state = TrainingCheckpoint(
+        run.resume_dir / "train-state.pt", ws.checkpoint.every_steps, ws.checkpoint.every_seconds
+    )
     result = train(
-        model, list(training.values()), config, loaded.tokenizer.pad_token_id, seed, progress=ws.progress
+        model,
+        list(training.values()),
+        config,
+        loaded.tokenizer.pad_token_id,
+        seed,
+        progress=ws.progress,
+        checkpoint=state,
     )
 
     staging = run.staging()
@@ -148,6 +185,7 @@ def train_phase(
             "examples_per_second": round(result.examples_seen / max(result.seconds, 1e-9), 2),
             "history": result.history,
             "train_examples": {n: len(t.features) for n, t in training.items()},
+            "trained_by": {"host": socket.gethostname(), "pid": os.getpid()},
             "examples_seen_per_task": result.examples_per_task,
         },
     )
@@ -163,7 +201,7 @@ def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> dict[st
     """Zero-shot scores of a target run's head in every selected language: {lang: {metric: value}}."""
     selection = target.evaluate.of(target.task)
     languages = ws.languages(selection)
-    path = phase.run.eval_path(_eval_name(target.task, selection.split, [selection.model_dump(), languages]))
+    path = phase.run.eval_path(_eval_name(target.task, selection.split, [selection.identity(), languages]))
     if path.is_file():
         return read_json(path)
     model, tokenizer = phase.get()
@@ -205,33 +243,47 @@ def retrieval_layer(spec: Retrieval, card_layer: int | None, num_layers: int) ->
 
 
 def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> dict[str, dict[str, float]]:
+    """Retrieval scores of a phase's encoder, {lang: {metric: value}}, scored as the benchmark does.
+
+    BUCC test: the mining threshold is chosen on dev and applied to test (recorded as `threshold`);
+    BUCC dev (the only split some mirrors have): tuned on dev itself and flagged
+    `threshold_tuned_on_scored_data`. LAReQA / Mewsli-X: one pool of every language of the split,
+    scored per query language. See `RetrievalFormat.evaluate_split`.
+    """
+    from xstilts.formats.retrieval import SCORING_VERSION
+
     card = ws.registry.card(spec.task)
     selection = DataSelection(task=spec.task, split=spec.split, languages=spec.languages, size=spec.size)
     languages = ws.languages(selection)
-    path = phase.run.eval_path(_eval_name(spec.task, spec.split, [spec.model_dump(), languages]))
+    detail = [spec.model_dump(), languages, card.version, SCORING_VERSION]
+    path = phase.run.eval_path(_eval_name(spec.task, spec.split, detail))
     if path.is_file():
         return read_json(path)
     model, tokenizer = phase.get()
     layer = retrieval_layer(spec, card.layer, model.encoder.config.num_hidden_layers)
-    fmt = get_format(card.format)
-    scores = {}
-    for lang in languages:
-        corpus = ws.registry.load(spec.task, spec.split, lang)
-        dev = None
-        if spec.split != "dev" and "dev" in card.splits and lang in card.split_languages("dev"):
-            dev = ws.registry.load(spec.task, "dev", lang)  # BUCC: the threshold is chosen on dev
-        if spec.size is not None:
-            corpus = corpus.head(spec.size)
-        scores[lang] = fmt.evaluate(
-            model.encoder,
-            tokenizer,
-            corpus,
-            card,
-            layer,
-            dev_corpus=dev,
-            device=ws.device,
-            progress=ws.progress,
-        )
-        scores[lang]["layer"] = float(layer)
+    loaded: dict[tuple[Any, ...], Any] = {}
+
+    def load(split: str, lang: str) -> Any:
+        # Mewsli-X gives every language the same two files (one of them holds a million entities):
+        # read each set of files once.
+        key = tuple(sorted(ws.registry.files(spec.task, split, lang).items()))
+        if key not in loaded:
+            loaded[key] = ws.registry.load(spec.task, split, lang)
+        return loaded[key]
+
+    scores = get_format(card.format).evaluate_split(
+        model.encoder,
+        tokenizer,
+        card,
+        load,
+        spec.split,
+        languages,
+        layer,
+        size=spec.size,
+        device=ws.device,
+        progress=ws.progress,
+    )
+    for metrics in scores.values():
+        metrics["layer"] = float(layer)
     write_json(path, scores)
     return scores

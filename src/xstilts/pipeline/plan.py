@@ -41,9 +41,13 @@ class PlannedRun:
     unknown: list[str] = field(default_factory=list)  # selections whose size is unknown
 
     @property
-    def cost(self) -> int | None:
-        if self.train_cost is None and self.kind != "pretrained":
-            return None
+    def complete(self) -> bool:
+        """Whether every example count behind `cost` is known."""
+        return not self.unknown
+
+    @property
+    def cost(self) -> int:
+        """Examples to process; a lower bound where some counts are unknown (see `unknown`)."""
         return (self.train_cost or 0) + (self.eval_examples or 0)
 
 
@@ -69,14 +73,15 @@ class ExampleCounter:
         """Examples a selection takes, summed over its languages, and the languages not countable."""
         card = self.registry.card(selection.task)
         total, unknown = 0, []
-        for lang in selection.languages or card.split_languages(selection.split):
+        for lang in selection.chosen_languages() or card.split_languages(selection.split):
             n = self.full(selection.task, selection.split, lang)
+            size = selection.size_for(lang, n)
             if n is None:
-                if selection.size is None:
+                if size is None:
                     unknown.append(f"{selection.task}/{selection.split}/{lang}")
                     continue
-                n = selection.offset + selection.size  # a sized subset costs its size at most
-            total += max(0, min(n - selection.offset, selection.size or n))
+                n = selection.offset + size  # a sized subset costs its size at most
+            total += max(0, min(n - selection.offset, size or n))
         return (None if unknown else total), unknown
 
 
@@ -193,17 +198,15 @@ def plan_study(study: Study, registry: TaskRegistry, out_dir: Path) -> list[Plan
 
 def plan_summary(plan: list[PlannedRun]) -> dict[str, Any]:
     todo = [r for r in plan if not r.done]
-    costs = [r.cost for r in todo]
     return {
         "runs": len(plan),
         "done": len(plan) - len(todo),
         "to_run": len(todo),
-        "by_kind": {
-            kind: sum(r.kind == kind for r in plan) for kind in ("pretrained", "intermediate", "target")
-        },
-        "examples_to_process": None if any(c is None for c in costs) else sum(c or 0 for c in costs),
-        "examples_known": sum(c for c in costs if c is not None),
-        "runs_of_unknown_cost": sum(c is None for c in costs),
+        "by_kind": {k: sum(r.kind == k for r in plan) for k in ("pretrained", "intermediate", "target")},
+        # A lower bound when some runs' data is neither present nor of published size.
+        "examples_to_process": sum(r.cost for r in todo),
+        "complete": all(r.complete for r in todo),
+        "unknown": sorted({u for r in todo for u in r.unknown}),
     }
 
 
@@ -211,23 +214,41 @@ def _count(n: int | None) -> str:
     return "?" if n is None else f"{n:,}"
 
 
+def _names(names: list[str], noun: str) -> str:
+    """Short lists in full, long ones as a count (the full lists are in --json)."""
+    if not names:
+        return "-"
+    return ",".join(names) if len(names) <= 3 else f"{len(names)} {noun}"
+
+
 def format_plan(plan: list[PlannedRun]) -> str:
-    header = ["run", "parent", "seed", "tasks", "arms", "status", "train ex/epoch", "cost (examples)"]
+    header = [
+        "run",
+        "parent",
+        "seed",
+        "trains",
+        "evaluates",
+        "arms",
+        "status",
+        "train ex/epoch",
+        "cost (examples)",
+    ]
     rows = [
         [
             f"{r.kind}-{r.id}",
             r.parent or "-",
             "-" if r.seed is None else str(r.seed),
-            ",".join(r.tasks) or "-",
-            ",".join(r.arms),
+            _names(r.tasks, "tasks"),
+            _names([e.split(" ")[0] for e in r.evaluations], "evaluations"),
+            _names(r.arms, "arms"),
             "done" if r.done else "to run",
             _count(r.train_examples) if r.kind != "pretrained" else "-",
-            _count(r.cost),
+            f"{r.cost:,}" if r.complete else f">= {r.cost:,}",
         ]
         for r in plan
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    numeric = {2, 6, 7}
+    numeric = {2, 7, 8}
 
     def line(values: list[str]) -> str:
         cells = zip(values, widths, strict=True)
@@ -238,13 +259,11 @@ def format_plan(plan: list[PlannedRun]) -> str:
     kinds = ", ".join(f"{n} {kind}" for kind, n in summary["by_kind"].items())
     lines.append("")
     lines.append(f"{summary['runs']} runs ({kinds}); {summary['done']} done, {summary['to_run']} to run")
-    if summary["examples_to_process"] is not None:
+    if summary["complete"]:
         lines.append(f"examples to process: {summary['examples_to_process']:,}")
     else:
         lines.append(
-            f"examples to process: at least {summary['examples_known']:,}; "
-            f"{summary['runs_of_unknown_cost']} runs of unknown cost (data not present, no published count):"
+            f"examples to process: at least {summary['examples_to_process']:,}; not counted (data not "
+            f"present, no published size): {', '.join(summary['unknown'])}"
         )
-        missing = sorted({u for r in plan for u in r.unknown})
-        lines.append("  " + ", ".join(missing))
     return "\n".join(lines)

@@ -9,19 +9,25 @@
 
 A run is trained in a temporary sibling directory and renamed into place when complete, so a
 killed process never leaves a directory that looks finished; a run whose DONE exists is reused.
+While it trains, a run holds an exclusive lock (`.lock-<kind>-<id>`, released by the kernel even
+on kill -9) so that two processes on one output directory never train it twice, and keeps its
+training state in `.resume-<kind>-<id>/` so that a killed run continues where it stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import xstilts
-from xstilts.data.feature_cache import atomic_write_bytes
+from xstilts.files import atomic_write_bytes
 
 
 def canonical_json(value: Any) -> str:
@@ -55,6 +61,24 @@ class RunDir:
     def checkpoint(self) -> Path:
         return self.path / "checkpoint"
 
+    @property
+    def resume_dir(self) -> Path:
+        return self.path.parent / f".resume-{self.path.name}"
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run exclusively: a second process waits here, then finds it DONE and reuses it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.parent / f".lock-{self.path.name}", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                # Staging directories of killed attempts: nobody else can be using them now.
+                for stale in self.path.parent.glob(f".tmp-{self.path.name}-*"):
+                    shutil.rmtree(stale, ignore_errors=True)
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def staging(self) -> Path:
         """A fresh temporary directory to build the run in (a killed earlier attempt is discarded)."""
         tmp = self.path.parent / f".tmp-{self.path.name}-{os.getpid()}"
@@ -67,6 +91,7 @@ class RunDir:
         if self.path.exists():  # an incomplete directory from an older layout: replace it
             shutil.rmtree(self.path)
         os.replace(staging, self.path)
+        shutil.rmtree(self.resume_dir, ignore_errors=True)  # finished: the training state is spent
 
     def ensure_exists(self) -> None:
         """For runs with nothing to train (the pretrained model): just a config and evals."""

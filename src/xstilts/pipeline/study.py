@@ -22,7 +22,9 @@ splits and languages fail with the offending key's path in the message.
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +35,7 @@ from xstilts.data.selection import DataSelection
 from xstilts.errors import ConfigError
 from xstilts.formats.base import FeatureSettings
 from xstilts.models import check_spec
+from xstilts.tasks.card import BenchmarkName
 from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.training.config import TrainConfig
 
@@ -48,10 +51,14 @@ class SplitChoice(Strict):
     # SQuAD v1.1); None: the enclosing target's own task.
     task: str | None = None
     split: str
-    languages: list[str] | None = None
+    # A list, or a benchmark's name (`xtreme`, `xtreme-r`): the languages that benchmark scores.
+    languages: list[str] | BenchmarkName | None = None
     size: int | None = Field(None, ge=1)
     offset: int = Field(0, ge=0)
     seed: int = 0
+    fraction: float | None = Field(None, gt=0, le=1)
+    sizes: dict[str, int] | None = None
+    mix: dict[str, float] | None = None
 
     def of(self, task: str) -> DataSelection:
         return DataSelection(task=self.task or task, **self.model_dump(exclude={"task"}))
@@ -63,6 +70,48 @@ class Arm(Strict):
     intermediate: list[DataSelection] = []
     # Keys of `intermediate_training` that differ for this arm (e.g. epochs for a small task).
     training: dict[str, Any] = {}
+
+
+class Combinations(Strict):
+    """Arms that train on k of the N listed intermediate tasks at once (multi-task), for each k.
+
+    Every combination, or a seeded sample of `sample` combinations per k (the same seed draws the
+    same ones). Arm names are `<name>:<task>+<task>...`.
+    """
+
+    name: str
+    tasks: list[DataSelection] = Field(min_length=2)
+    k: list[int]
+    sample: int | None = Field(None, ge=1)
+    seed: int = 0
+    training: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _valid_k(self) -> Combinations:
+        bad = [k for k in self.k if not 1 <= k <= len(self.tasks)]
+        if bad:
+            raise ValueError(f"k must be between 1 and {len(self.tasks)} (the number of tasks), got {bad}")
+        return self
+
+    def arms(self) -> list[Arm]:
+        labels = [t.task for t in self.tasks]
+        if len(set(labels)) != len(labels):  # the same task twice (e.g. two languages): number them
+            labels = [f"{t.task}{i}" for i, t in enumerate(self.tasks)]
+        arms = []
+        for k in self.k:
+            chosen = list(itertools.combinations(range(len(self.tasks)), k))
+            if self.sample is not None and self.sample < len(chosen):
+                rng = random.Random(f"{self.seed}-{k}")
+                chosen = sorted(rng.sample(chosen, self.sample))
+            for combo in chosen:
+                arms.append(
+                    Arm(
+                        name=f"{self.name}:{'+'.join(labels[i] for i in combo)}",
+                        intermediate=[self.tasks[i] for i in combo],
+                        training=self.training,
+                    )
+                )
+        return arms
 
 
 class Target(Strict):
@@ -79,7 +128,7 @@ class Target(Strict):
 class Retrieval(Strict):
     task: str
     split: str = "test"
-    languages: list[str] | None = None
+    languages: list[str] | BenchmarkName | None = None
     size: int | None = Field(None, ge=1)
     # Hidden layer to mean-pool; None: the card's layer, else the middle of the encoder.
     layer: int | None = None
@@ -103,6 +152,18 @@ class FeatureConfig(Strict):
         )
 
 
+class CheckpointConfig(Strict):
+    """How often a training run saves its state for resuming after a kill. Not part of any run's
+    identity: changing it never retrains anything."""
+
+    every_steps: int | None = Field(None, ge=1)
+    every_minutes: float | None = Field(30.0, gt=0)
+
+    @property
+    def every_seconds(self) -> float | None:
+        return None if self.every_minutes is None else 60.0 * self.every_minutes
+
+
 class Study(Strict):
     name: str
     description: str = ""
@@ -113,21 +174,33 @@ class Study(Strict):
     builtin_tasks: bool = True
     seeds: list[int] = [1]
     device: str = "auto"
+    checkpoint: CheckpointConfig = CheckpointConfig()
     features: FeatureConfig = FeatureConfig()
     intermediate_training: TrainConfig = TrainConfig()
     target_training: TrainConfig = TrainConfig()
-    arms: list[Arm]
+    arms: list[Arm] = []
+    # Generated arms: k of N intermediate tasks (added to `arms` when the study is loaded).
+    combinations: list[Combinations] = []
     targets: list[Target] = []
     retrieval: list[Retrieval] = []
 
     @model_validator(mode="after")
     def _unique_names(self) -> Study:
-        names = [arm.name for arm in self.arms]
+        if not self.arms and not self.combinations:
+            raise ValueError("a study needs at least one arm (or `combinations`)")
+        names = [arm.name for arm in self.all_arms()]
+        if "pretrained" in names:
+            raise ValueError(
+                "`pretrained` names the model before any training in results: choose another arm name"
+            )
         if len(set(names)) != len(names):
             raise ValueError(f"arm names must be unique, got {names}")
         if not self.targets and not self.retrieval:
             raise ValueError("a study needs at least one target or retrieval task")
         return self
+
+    def all_arms(self) -> list[Arm]:
+        return [*self.arms, *(arm for c in self.combinations for arm in c.arms())]
 
     def intermediate_config(self, arm: Arm) -> TrainConfig:
         return TrainConfig.model_validate({**self.intermediate_training.model_dump(), **arm.training})
@@ -171,8 +244,41 @@ def load_study(path: Path, data_dir: Path | None = None) -> tuple[Study, TaskReg
     except ConfigError as err:
         raise ConfigError(f"{path}: model", str(err)) from None
     registry = study.registry()
+    study = study.model_copy(update={"arms": study.all_arms(), "combinations": []})
+    study = resolve_benchmark_languages(study, registry, str(path))
     check_study(study, registry, str(path))
     return study, registry
+
+
+def resolve_benchmark_languages(study: Study, registry: TaskRegistry, where: str) -> Study:
+    """Replace `languages: xtreme` (or `xtreme-r`) by that benchmark's list from the task's card."""
+
+    def resolve(key: str, task: str, choice: SplitChoice | Retrieval) -> SplitChoice | Retrieval:
+        if not isinstance(choice.languages, str):
+            return choice
+        try:
+            card = registry.card(task)
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {key}.task", str(err)) from None
+        entry = card.benchmarks.get(choice.languages)
+        if entry is None:
+            raise ConfigError(
+                f"{where}: {key}.languages",
+                f"task {task} is not part of {choice.languages} "
+                f"(its benchmarks: {', '.join(card.benchmarks) or 'none'})",
+            )
+        return choice.model_copy(update={"languages": list(entry.languages)})
+
+    targets = []
+    for t, target in enumerate(study.targets):
+        update = {}
+        for part in ("train", "dev", "evaluate"):
+            choice = getattr(target, part)
+            if choice is not None:
+                update[part] = resolve(f"targets.{t}.{part}", choice.task or target.task, choice)
+        targets.append(target.model_copy(update=update))
+    retrieval = [resolve(f"retrieval.{r}", spec.task, spec) for r, spec in enumerate(study.retrieval)]
+    return study.model_copy(update={"targets": targets, "retrieval": retrieval})
 
 
 def check_study(study: Study, registry: TaskRegistry, where: str) -> None:
@@ -209,7 +315,7 @@ def check_study(study: Study, registry: TaskRegistry, where: str) -> None:
                 f"{where}: arms.{a}.training", "an arm with no intermediate phase trains nothing"
             )
         for i, sel in enumerate(arm.intermediate):
-            check(f"arms.{a}.intermediate.{i}", sel.task, sel.split, sel.languages)
+            check(f"arms.{a}.intermediate.{i}", sel.task, sel.split, sel.chosen_languages())
             if registry.card(sel.task).format == "retrieval":
                 raise ConfigError(
                     f"{where}: arms.{a}.intermediate.{i}.task",
@@ -220,7 +326,11 @@ def check_study(study: Study, registry: TaskRegistry, where: str) -> None:
         for part in ("train", "dev", "evaluate"):
             choice = getattr(target, part)
             if choice is not None:
-                check(f"targets.{t}.{part}", choice.task or target.task, choice.split, choice.languages)
+                try:
+                    selection = choice.of(target.task)
+                except ValidationError as err:
+                    raise ConfigError(f"{where}: targets.{t}.{part}", err.errors()[0]["msg"]) from None
+                check(f"targets.{t}.{part}", selection.task, choice.split, selection.chosen_languages())
         if target.evaluate.task not in (None, target.task):
             raise ConfigError(
                 f"{where}: targets.{t}.evaluate.task", "the evaluation is of the target task itself"
@@ -238,6 +348,18 @@ def check_study(study: Study, registry: TaskRegistry, where: str) -> None:
         if registry.card(target.task).format == "retrieval":
             raise ConfigError(
                 f"{where}: targets.{t}.task", f"{target.task} is a retrieval task: list it under `retrieval`"
+            )
+    trained = {sel.task for arm in study.arms for sel in arm.intermediate}
+    trained |= {(t.train.task or t.task) for t in study.targets}
+    if any(registry.card(task).format == "span_qa" for task in trained | {t.task for t in study.targets}):
+        f = study.features
+        # `<s> question </s></s> context </s>`: up to 4 special tokens around the two segments.
+        room = f.qa_max_length - f.max_query_length - 4
+        if f.doc_stride >= room:
+            raise ConfigError(
+                f"{where}: features.doc_stride",
+                f"{f.doc_stride} must be smaller than qa_max_length - max_query_length - 4 = {room} "
+                "(the context tokens of a QA window)",
             )
     for r, spec in enumerate(study.retrieval):
         check(f"retrieval.{r}", spec.task, spec.split, spec.languages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from xstilts.data.selection import DataSelection, subset_indices, take
 from xstilts.formats import get_format
 from xstilts.formats.base import Feature, FeatureSettings
 from xstilts.models import LoadedModel, load_model
-from xstilts.pipeline.study import FeatureConfig
+from xstilts.pipeline.study import CheckpointConfig, FeatureConfig
 from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.loop import pick_device
 
@@ -34,6 +35,7 @@ class Workspace:
         cache_dir: Path | None,
         device: str = "auto",
         progress: bool = True,
+        checkpoint: CheckpointConfig | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
         self.registry = registry
@@ -41,19 +43,27 @@ class Workspace:
         self.cache_dir = cache_dir
         self.device = pick_device(device)
         self.progress = progress
+        self.checkpoint = checkpoint or CheckpointConfig()
+
+    def note(self, message: str) -> None:
+        """One line on stderr about what a study does now (which runs it trains, which it reuses);
+        `--quiet` silences these with the progress bars."""
+        if self.progress:
+            print(f"xstilts: {message}", file=sys.stderr, flush=True)
 
     def settings(self, task: str) -> FeatureSettings:
         return self.feature_config.settings(self.registry.card(task).format)
 
     def languages(self, selection: DataSelection) -> list[str]:
         card = self.registry.card(selection.task)
-        return selection.languages or card.split_languages(selection.split)
+        return selection.chosen_languages() or card.split_languages(selection.split)
 
     def data(self, selection: DataSelection, lang: str, tokenizer: Any) -> LanguageData:
         card = self.registry.card(selection.task)
         fmt = get_format(card.format)
         all_examples = self.registry.load(selection.task, selection.split, lang)
-        keep = subset_indices(len(all_examples), selection.size, selection.offset, selection.seed)
+        size = selection.size_for(lang, len(all_examples))
+        keep = subset_indices(len(all_examples), size, selection.offset, selection.seed)
         files = self.registry.files(selection.task, selection.split, lang)
         features = cached_features(
             fmt, card, files, all_examples, tokenizer, self.settings(selection.task), self.cache_dir

@@ -58,6 +58,14 @@ class EpochBatches:
         order = self.rng.permutation(len(self.lengths)).tolist()
         return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
+    def state_dict(self) -> dict:
+        return {"rng": self.rng.bit_generator.state, "epoch": self.epoch, "pending": self._pending}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.epoch = state["epoch"]
+        self._pending = [list(batch) for batch in state["pending"]]
+
     def __iter__(self) -> Iterator[list[int]]:
         return self
 

@@ -20,10 +20,12 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from xstilts.errors import XstiltsError
 from xstilts.formats.base import Feature, FeatureSettings, TaskFormat
 from xstilts.tasks.card import TaskCard
 from xstilts.training.batching import EpochBatches, sorted_batches
 from xstilts.training.config import TrainConfig
+from xstilts.training.resume import TrainingCheckpoint, random_states, restore_random_states
 from xstilts.training.sampler import TaskSampler
 from xstilts.training.task_model import TaskModel
 
@@ -183,7 +185,9 @@ def train(
     pad_id: int,
     seed: int,
     progress: bool = True,
+    checkpoint: TrainingCheckpoint | None = None,
 ) -> TrainResult:
+    """Train `model` on `tasks`; with a `checkpoint`, resume from its saved state and keep it fresh."""
     started = time.perf_counter()
     seed_everything(seed)
     device = next(model.parameters()).device
@@ -218,8 +222,43 @@ def train(
     best_score, best_step, best_state, bad_evals = -math.inf, None, None, 0
     stopped_early, examples_seen, tokens_seen, running_loss = False, 0, 0, 0.0
     per_task = dict.fromkeys(streams, 0)
+    first_step, seconds_before = 1, 0.0
 
-    bar = tqdm(range(1, total_steps + 1), desc="train " + "+".join(streams), disable=not progress)
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        if saved["total_steps"] != total_steps:
+            raise XstiltsError(
+                f"{checkpoint.path}: saved for {saved['total_steps']} steps, this run has {total_steps}"
+            )
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        sampler.load_state_dict(saved["sampler"])
+        for name, stream in streams.items():
+            stream.load_state_dict(saved["streams"][name])
+        restore_random_states(saved["random"])
+        history, per_task = saved["history"], saved["per_task"]
+        best_score, best_step, best_state, bad_evals = (
+            saved["best_score"],
+            saved["best_step"],
+            saved["best_state"],
+            saved["bad_evals"],
+        )
+        examples_seen, tokens_seen, running_loss = (
+            saved["examples_seen"],
+            saved["tokens_seen"],
+            saved["running_loss"],
+        )
+        first_step, seconds_before = saved["step"] + 1, saved["seconds"]
+
+    bar = tqdm(
+        range(first_step, total_steps + 1),
+        desc="train " + "+".join(streams),
+        disable=not progress,
+        initial=first_step - 1,
+        total=total_steps,
+    )
+    step = first_step - 1
     for step in bar:
         for _ in range(config.grad_accumulation):
             name = next(sampler)
@@ -257,6 +296,29 @@ def train(
             if config.patience is not None and bad_evals >= config.patience:
                 stopped_early = True
                 break
+        if checkpoint is not None and step < total_steps and checkpoint.due(step):
+            checkpoint.save(
+                {
+                    "step": step,
+                    "total_steps": total_steps,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "sampler": sampler.state_dict(),
+                    "streams": {name: stream.state_dict() for name, stream in streams.items()},
+                    "random": random_states(),
+                    "history": history,
+                    "per_task": per_task,
+                    "best_score": best_score,
+                    "best_step": best_step,
+                    "best_state": best_state,
+                    "bad_evals": bad_evals,
+                    "examples_seen": examples_seen,
+                    "tokens_seen": tokens_seen,
+                    "running_loss": float(running_loss),
+                    "seconds": seconds_before + time.perf_counter() - started,
+                }
+            )
 
     if best_state is not None and best_step != step:
         model.load_state_dict(best_state)
@@ -268,6 +330,6 @@ def train(
         history,
         examples_seen,
         tokens_seen,
-        time.perf_counter() - started,
+        seconds_before + time.perf_counter() - started,
         per_task,
     )

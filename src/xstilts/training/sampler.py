@@ -35,6 +35,12 @@ class TaskSampler:
         self.rng = np.random.default_rng(self.seed)
         self.probabilities = task_probabilities(self.sizes, self.strategy, self.temperature, self.cap)
 
+    def state_dict(self) -> dict:
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+
     def __next__(self) -> str:
         if len(self.names) == 1:
             return self.names[0]

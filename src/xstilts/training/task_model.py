@@ -23,6 +23,11 @@ class TaskModel(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.heads = nn.ModuleDict(heads)
+        for head in self.heads.values():
+            # Heads that share encoder weights (the MLM decoder is the input embedding matrix).
+            tie = getattr(head, "tie_to_encoder", None)
+            if tie is not None:
+                tie(encoder)
         # Take the encoder's mode (from_pretrained gives eval). A wrapper left in nn.Module's default
         # training mode would switch a shared encoder into dropout the first time `predict` restores it.
         self.train(encoder.training)
