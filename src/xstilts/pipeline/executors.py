@@ -1,10 +1,12 @@
 """Spreading a study's units (one arm under one seed) over a Ray cluster.
 
 Each unit runs in a Ray task with the same code as the local executor, on the same output
-directory: run directories, their locks and the SQLite store are what the workers share, so the
-output directory (and the data and cache directories) must be on a filesystem every worker sees,
-as on a cluster with a shared disk. A unit asks for one GPU where the cluster has GPUs, else for
-one CPU; a task that dies is retried by Ray and resumes its run from the saved training state.
+directory: run directories and their locks are what the workers share, so the output directory
+(and the data and cache directories) must be on a filesystem every worker sees, as on a cluster
+with a shared disk. Workers return their rows; only the driver writes the SQLite store (whose
+locking needs a local disk), unit by unit as each one finishes. A unit asks for one GPU where
+the cluster has GPUs, else for one CPU; a task that dies is retried by Ray and resumes its run
+from the saved training state.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import XstiltsError
+from xstilts.pipeline.runner import Recorder
 from xstilts.pipeline.study import Arm, Study
 
 
@@ -21,7 +24,7 @@ def _unit(study_json: dict[str, Any], out_dir: str, cache_dir: str | None, seed:
     """In a Ray worker: rebuild the study from its resolved form and run one arm under one seed."""
     import torch
 
-    from xstilts.pipeline.runner import Recorder, run_arm
+    from xstilts.pipeline.runner import run_arm
     from xstilts.pipeline.workspace import Workspace
 
     study = Study.model_validate(study_json)
@@ -38,7 +41,7 @@ def _unit(study_json: dict[str, Any], out_dir: str, cache_dir: str | None, seed:
         False,
         study.checkpoint,
     )
-    recorder = Recorder(study, registry, Path(out_dir))
+    recorder = Recorder(study, registry, None)  # the driver records the rows
     arm = next(a for a in study.arms if a.name == arm_name)
     run_arm(ws, recorder, seed, arm)
     return recorder.rows
@@ -50,6 +53,7 @@ def run_on_ray(
     cache_dir: Path | None,
     units: list[tuple[int, Arm]],
     address: str | None,
+    recorder: Recorder,
 ) -> list[dict[str, Any]]:
     try:
         import ray
@@ -69,7 +73,11 @@ def run_on_ray(
         remote.remote(study_json, str(out_dir), str(cache_dir) if cache_dir else None, seed, arm.name)
         for seed, arm in units
     ]
-    rows: list[dict[str, Any]] = []
-    for result in ray.get(futures):
-        rows.extend(result)
-    return rows
+    finished: dict[Any, list[dict[str, Any]]] = {}
+    pending = list(futures)
+    while pending:  # record each unit's rows as soon as it finishes, whatever the order
+        done, pending = ray.wait(pending, num_returns=1)
+        finished[done[0]] = ray.get(done[0])
+        if recorder.store is not None:
+            recorder.record(recorder.store, finished[done[0]])
+    return [row for future in futures for row in finished[future]]  # in the study's order

@@ -2,7 +2,8 @@
 
 The unit of work is one arm under one seed: its intermediate run (if any), then each target run
 on top of it. Units are independent, so an executor may run them one after another here
-(`local`) or spread them over a Ray cluster (`ray`, see executors.py); runs that units share
+(`local`) or spread them over a Ray cluster (`ray`, see executors.py: there only this process
+writes the results store, as each unit's rows come back); runs that units share
 (the same intermediate or target run reached twice) are trained once, the others wait on the
 run's lock and reuse it.
 """
@@ -33,15 +34,18 @@ class Recorder:
     """Rows of one process, written to the store as each evaluation finishes (one transaction):
     a killed study keeps every number it finished."""
 
-    def __init__(self, study: Study, registry: TaskRegistry, out_dir: Path) -> None:
-        self.study, self.registry = study, registry
-        self.store = ResultsStore(out_dir / STORE_NAME)
+    def __init__(self, study: Study, registry: TaskRegistry, store: ResultsStore | None) -> None:
+        self.study, self.registry, self.store = study, registry, store
         self.rows: list[dict[str, Any]] = []
 
     def keep(self, new: list[dict[str, Any]]) -> None:
         new = [{**row, "study": self.study.name} for row in new]
-        self.store.record([{**row, "task_version": self.registry.card(row["task"]).version} for row in new])
+        if self.store is not None:
+            self.record(self.store, new)
         self.rows.extend(new)
+
+    def record(self, store: ResultsStore, rows: list[dict[str, Any]]) -> None:
+        store.record([{**row, "task_version": self.registry.card(row["task"]).version} for row in rows])
 
     def retrieval_after(
         self, ws: Workspace, phase_name: str, phase: PhaseModel, arm: str, seed: int | None
@@ -87,7 +91,7 @@ def run_study(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "study.json", study.model_dump(mode="json"))
     ws = Workspace(out_dir, registry, study.features, cache_dir, study.device, progress, study.checkpoint)
-    recorder = Recorder(study, registry, out_dir)
+    recorder = Recorder(study, registry, ResultsStore(out_dir / STORE_NAME))
 
     base = pretrained(ws, study.model)
     recorder.retrieval_after(ws, "pretrained", base, "pretrained", None)
@@ -96,7 +100,7 @@ def run_study(
     if executor == "ray":
         from xstilts.pipeline.executors import run_on_ray
 
-        rows = recorder.rows + run_on_ray(study, out_dir, cache_dir, units, address)
+        rows = recorder.rows + run_on_ray(study, out_dir, cache_dir, units, address, recorder)
     else:
         for seed, arm in units:
             run_arm(ws, recorder, seed, arm)
