@@ -29,6 +29,16 @@ if TYPE_CHECKING:
 
 Feature = dict[str, Any]
 Batch = dict[str, torch.Tensor]
+# Per-example scores: column name -> one value per scored example (see `TaskFormat.example_scores`).
+ExampleColumns = dict[str, np.ndarray]
+# How one metric of `score` is recomputed from summed example columns, as plain data (it is stored
+# beside the columns, so a report needs no format code): ("mean", c) = 100 * sum(c) / rows;
+# ("ratio", n, d) = 100 * sum(n) / sum(d); ("f1", tp, predicted, gold) = 100 * 2 sum(tp) /
+# (sum(predicted) + sum(gold)); ("perplexity", log_prob, count) = exp(-sum(log_prob) / sum(count)).
+# A ratio or F1 of zero counts is 0 (the metric helpers' zero_division); a mean of no rows and a
+# perplexity of no tokens are NaN (`score` refuses to score those at all).
+# xstilts.pipeline.store.metrics_from_examples evaluates them (over any resample of the rows).
+ExampleMetric = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -114,3 +124,18 @@ class TaskFormat(ABC):
     ) -> dict[str, float]:
         """Metrics of the task card's metric family, as percentages (0-100), primary metric first
         (early stopping uses it). `lang` is the data's language, for language-aware metrics (MLQA)."""
+
+    @abstractmethod
+    def example_scores(
+        self, examples: Sequence[Any], predictions: Sequence[Any], task: TaskCard, lang: str | None = None
+    ) -> ExampleColumns:
+        """One row per example that `score` scores (unlabelled ones are left out, as there), in
+        example order: `id` (the example's id), the per-example values of its metrics, and the
+        prediction where it is compact (`prediction`). Statistics over examples (bootstrap
+        intervals, paired tests between arms aligned by id) resample these rows, so they are
+        computed with the same metric helpers as `score`, and `example_metrics(task)` applied to
+        all rows gives back `score`'s numbers."""
+
+    @abstractmethod
+    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
+        """How each metric of `score` (same names) is recomputed from `example_scores` columns."""

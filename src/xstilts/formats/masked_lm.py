@@ -63,7 +63,16 @@ from torch import nn
 
 from xstilts.data.examples import TextExample
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.base import Batch, Feature, FeatureSettings, TaskFormat, encoder_inputs, pad_rows
+from xstilts.formats.base import (
+    Batch,
+    ExampleColumns,
+    ExampleMetric,
+    Feature,
+    FeatureSettings,
+    TaskFormat,
+    encoder_inputs,
+    pad_rows,
+)
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -348,6 +357,37 @@ class MaskedLMFormat(TaskFormat):
         correct = sum(g == q for p in predictions for g, q in zip(p.gold, p.predicted, strict=True))
         mean_log_prob = sum(sum(p.log_probs) for p in predictions) / total
         return {"accuracy": 100.0 * correct / total, "perplexity": math.exp(-mean_log_prob)}
+
+    def example_scores(
+        self,
+        examples: Sequence[TextExample],
+        predictions: Sequence[MaskedTokenPredictions],
+        task: TaskCard,
+        lang: str | None = None,
+    ) -> ExampleColumns:
+        """Per text: `tokens` (masked), `tokens_correct` (predicted as the original) and
+        `log_prob_sum` (natural log-probability of its original tokens): accuracy and perplexity
+        are ratios of their sums. The predicted token ids are not kept (not compact)."""
+        if len(predictions) != len(examples):
+            raise XstiltsError(
+                f"task {task.name}: {len(predictions)} predictions for {len(examples)} examples"
+            )
+        return {
+            "id": np.array([ex.id for ex in examples], dtype=object),
+            "tokens_correct": np.array(
+                [sum(g == q for g, q in zip(p.gold, p.predicted, strict=True)) for p in predictions],
+                dtype=np.int32,
+            ),
+            "tokens": np.array([len(p.gold) for p in predictions], dtype=np.int32),
+            # Summed in the order `score` sums them, so the total is the same float.
+            "log_prob_sum": np.array([sum(p.log_probs) for p in predictions], dtype=np.float64),
+        }
+
+    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
+        return {
+            "accuracy": ("ratio", "tokens_correct", "tokens"),
+            "perplexity": ("perplexity", "log_prob_sum", "tokens"),
+        }
 
 
 MASKED_LM = MaskedLMFormat()

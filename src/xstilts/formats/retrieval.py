@@ -3,6 +3,13 @@
 Sentences are embedded by mean-pooling one hidden layer over the attention mask (special tokens
 included), as XTREME's `evaluate_retrieval.py` does by default, and the embeddings are scored by
 the metric the task card names (see `xstilts.metrics.retrieval`).
+
+Every scoring function has a `*_with_examples` twin that also returns per-query columns (see
+`TaskFormat.example_scores`: `id` and the query's values, whose mean or ratio of sums is the
+metric): Tatoeba `correct` (0/1) and `prediction` (the nearest candidate's id); BUCC, per source
+sentence, `pairs_correct`, `pairs_predicted`, `pairs_gold` at the threshold used and `prediction`
+(the target mined for it, "" if none); LAReQA / Mewsli-X `average_precision` (AP@20, 0-1). The
+plain functions are those twins without the columns, so the two can never score differently.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from tqdm import tqdm
 
 from xstilts.data.examples import RetrievalCorpus, pool_languages
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
-from xstilts.formats.base import encoder_inputs
+from xstilts.formats.base import ExampleColumns, ExampleMetric, encoder_inputs
 
 if TYPE_CHECKING:
     from torch import nn
@@ -172,6 +179,21 @@ def score_bucc(
     """Precision, recall and F1 (percentages) of the pairs mined from `corpus` at a threshold, and the
     threshold itself: the one given, else the one chosen on `dev_corpus` (XTREME's protocol), else
     one tuned on `corpus` itself, which is flagged with `TUNED_ON_SCORED`."""
+    scores, _ = score_bucc_with_examples(
+        corpus, embed, threshold=threshold, dev_corpus=dev_corpus, task_name=task_name
+    )
+    return scores
+
+
+def score_bucc_with_examples(
+    corpus: RetrievalCorpus,
+    embed: Embed,
+    *,
+    threshold: float | None = None,
+    dev_corpus: RetrievalCorpus | None = None,
+    task_name: str = "bucc",
+) -> tuple[dict[str, float], ExampleColumns]:
+    """`score_bucc`, and per source sentence the pair counts at the threshold used."""
     from xstilts.metrics.retrieval import bucc_best_threshold, bucc_f1
 
     if threshold is not None and dev_corpus is not None:
@@ -188,7 +210,40 @@ def score_bucc(
     if threshold is None:
         threshold = bucc_best_threshold(mined, gold)
         flag[TUNED_ON_SCORED] = 1.0
-    return {**bucc_f1(mined, gold, threshold), "threshold": float(threshold), **flag}
+    scores = {**bucc_f1(mined, gold, threshold), "threshold": float(threshold), **flag}
+    return scores, _bucc_columns(corpus, mined, gold, threshold)
+
+
+def _bucc_columns(
+    corpus: RetrievalCorpus,
+    mined: Sequence[tuple[str, str, float]],
+    gold: set[tuple[str, str]],
+    threshold: float,
+) -> ExampleColumns:
+    """Each source sentence's share of `bucc_f1`'s counts: the pairs extracted as it extracts them
+    (score at or above the threshold, as a set), the gold pairs, and both, counted by source."""
+    extracted = {(src, tgt) for src, tgt, score in mined if score >= threshold}
+    # A gold pair whose source is not among the queries still counts in bucc_f1's recall: it gets a row.
+    sources = list(corpus.query_ids) + sorted({src for src, _ in gold} - set(corpus.query_ids))
+    row_of = {src: row for row, src in enumerate(sources)}
+
+    def per_source(pairs: set[tuple[str, str]]) -> np.ndarray:
+        counts = np.zeros(len(sources), dtype=np.int32)
+        for src, _ in pairs:
+            counts[row_of[src]] += 1
+        return counts
+
+    targets: list[list[str]] = [[] for _ in sources]
+    for src, tgt in sorted(extracted):
+        targets[row_of[src]].append(tgt)
+    return {
+        "id": np.array(sources, dtype=object),
+        "pairs_correct": per_source(extracted & gold),
+        "pairs_predicted": per_source(extracted),
+        "pairs_gold": per_source(gold),
+        # Mining keeps one partner per sentence, so this is one id or "" (several would be joined).
+        "prediction": np.array([" ".join(t) for t in targets], dtype=object),
+    }
 
 
 # --- LAReQA and Mewsli-X: one multilingual pool, scored per query language ---------------------------
@@ -207,6 +262,23 @@ def score_pooled(
     """mAP@k per query language: the (first `size`) queries of each language rank every candidate of
     the pool, whatever its language. The pool is embedded once. With equally many queries in every
     language (XQuAD-R), the mean over languages is the reference's single mAP over all questions."""
+    scores, _ = score_pooled_with_examples(
+        pool, embed_queries, embed_candidates, languages, size=size, k=k, task_name=task_name
+    )
+    return scores
+
+
+def score_pooled_with_examples(
+    pool: RetrievalCorpus,
+    embed_queries: Embed,
+    embed_candidates: Embed,
+    languages: Sequence[str],
+    *,
+    size: int | None = None,
+    k: int = MAP_K,
+    task_name: str = "retrieval",
+) -> tuple[dict[str, dict[str, float]], dict[str, ExampleColumns]]:
+    """`score_pooled`, and per query language each query's `average_precision` (AP@k, 0-1)."""
     from xstilts.metrics.retrieval import average_precisions_at_k
 
     rows_of = {}
@@ -227,12 +299,17 @@ def score_pooled(
         embed_queries([pool.queries[row] for row in rows]), embed_candidates(pool.candidates), gold, k
     )
     scores: dict[str, dict[str, float]] = {}
+    columns: dict[str, ExampleColumns] = {}
     start = 0
     for lang in languages:
         count = len(rows_of[lang])
         scores[lang] = {f"map@{k}": 100.0 * float(np.mean(precisions[start : start + count]))}
+        columns[lang] = {
+            "id": np.array([pool.query_ids[row] for row in rows_of[lang]], dtype=object),
+            "average_precision": np.asarray(precisions[start : start + count], dtype=np.float64),
+        }
         start += count
-    return scores
+    return scores, columns
 
 
 class RetrievalFormat:
@@ -290,20 +367,58 @@ class RetrievalFormat:
         `corpus` itself and flagged (see `score_bucc`). `embed_kwargs` go to `embed_sentences`
         (batch_size, max_length, device, progress).
         """
+        scores, _ = self.evaluate_with_examples(
+            encoder, tokenizer, corpus, task, layer, dev_corpus, threshold, **embed_kwargs
+        )
+        return scores
+
+    def evaluate_with_examples(
+        self,
+        encoder: nn.Module,
+        tokenizer: PreTrainedTokenizerBase,
+        corpus: RetrievalCorpus,
+        task: TaskCard,
+        layer: int,
+        dev_corpus: RetrievalCorpus | None = None,
+        threshold: float | None = None,
+        **embed_kwargs: Any,
+    ) -> tuple[dict[str, float], ExampleColumns]:
+        """`evaluate`, and the per-query columns (module docstring) of the same scoring."""
         self._check_metric(task)
         _check_lengths(corpus, task.name)
         if dev_corpus is not None:
             _check_lengths(dev_corpus, task.name, "dev corpus")
         embed = self._embedder(encoder, tokenizer, layer, embed_kwargs)
         if task.metric == "tatoeba_accuracy":
-            return {"accuracy": self._tatoeba(corpus, task, embed)}
+            return self._tatoeba(corpus, task, embed)
         if task.metric == "bucc_f1":
-            return score_bucc(corpus, embed, threshold=threshold, dev_corpus=dev_corpus, task_name=task.name)
-        from xstilts.metrics.retrieval import mean_average_precision_at_k
+            return score_bucc_with_examples(
+                corpus, embed, threshold=threshold, dev_corpus=dev_corpus, task_name=task.name
+            )
+        from xstilts.metrics.retrieval import average_precisions_at_k
 
         gold = _gold_indices(corpus, task)
         queries, candidates = embed(corpus.queries), embed(corpus.candidates)
-        return {"map@20": mean_average_precision_at_k(queries, candidates, gold, k=MAP_K)}
+        precisions = average_precisions_at_k(queries, candidates, gold, k=MAP_K)
+        # mean_average_precision_at_k's own expression, on the precisions ranked once.
+        return {"map@20": 100.0 * float(np.mean(precisions))}, {
+            "id": np.array(corpus.query_ids, dtype=object),
+            "average_precision": np.asarray(precisions, dtype=np.float64),
+        }
+
+    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
+        """How each score of `task.metric` is recomputed from the per-query columns (see
+        `TaskFormat.example_metrics`); the BUCC threshold and its flag are settings, not scores."""
+        self._check_metric(task)
+        if task.metric == "tatoeba_accuracy":
+            return {"accuracy": ("mean", "correct")}
+        if task.metric == "bucc_f1":
+            return {
+                "f1": ("f1", "pairs_correct", "pairs_predicted", "pairs_gold"),
+                "precision": ("ratio", "pairs_correct", "pairs_predicted"),
+                "recall": ("ratio", "pairs_correct", "pairs_gold"),
+            }
+        return {f"map@{MAP_K}": ("mean", "average_precision")}
 
     def bucc_threshold(
         self,
@@ -332,9 +447,26 @@ class RetrievalFormat:
         **embed_kwargs: Any,
     ) -> dict[str, dict[str, float]]:
         """mAP@20 per query language over a multilingual pool (see `score_pooled`)."""
+        scores, _ = self.evaluate_pooled_with_examples(
+            encoder, tokenizer, pool, task, layer, languages, size, **embed_kwargs
+        )
+        return scores
+
+    def evaluate_pooled_with_examples(
+        self,
+        encoder: nn.Module,
+        tokenizer: PreTrainedTokenizerBase,
+        pool: RetrievalCorpus,
+        task: TaskCard,
+        layer: int,
+        languages: Sequence[str],
+        size: int | None = None,
+        **embed_kwargs: Any,
+    ) -> tuple[dict[str, dict[str, float]], dict[str, ExampleColumns]]:
+        """`evaluate_pooled`, and each query language's per-query columns."""
         _check_lengths(pool, task.name, "pool")
         embed = self._embedder(encoder, tokenizer, layer, embed_kwargs)
-        return score_pooled(pool, embed, embed, languages, size=size, task_name=task.name)
+        return score_pooled_with_examples(pool, embed, embed, languages, size=size, task_name=task.name)
 
     def evaluate_split(
         self,
@@ -354,22 +486,40 @@ class RetrievalFormat:
         of dev too, so that the threshold is tuned on a pool like the one it is applied to); the
         candidates of a pool all stay, since a smaller pool would be an easier task.
         """
+        scores, _ = self.evaluate_split_with_examples(
+            encoder, tokenizer, task, load, split, languages, layer, size, **embed_kwargs
+        )
+        return scores
+
+    def evaluate_split_with_examples(
+        self,
+        encoder: nn.Module,
+        tokenizer: PreTrainedTokenizerBase,
+        task: TaskCard,
+        load: Load,
+        split: str,
+        languages: Sequence[str],
+        layer: int,
+        size: int | None = None,
+        **embed_kwargs: Any,
+    ) -> tuple[dict[str, dict[str, float]], dict[str, ExampleColumns]]:
+        """`evaluate_split`, and {lang: per-query columns} of the same scoring (module docstring)."""
         self._check_metric(task)
         if task.metric == "map@20":
             pool = pool_languages({lang: load(split, lang) for lang in task.split_languages(split)})
-            return self.evaluate_pooled(
+            return self.evaluate_pooled_with_examples(
                 encoder, tokenizer, pool, task, layer, languages, size, **embed_kwargs
             )
-        scores = {}
+        scores, columns = {}, {}
         for lang in languages:
             corpus = _first(load(split, lang), size)
             dev = None
             if task.metric == "bucc_f1" and split != BUCC_TUNING_SPLIT:
                 dev = _first(self._dev_corpus(task, load, split, lang), size)
-            scores[lang] = self.evaluate(
+            scores[lang], columns[lang] = self.evaluate_with_examples(
                 encoder, tokenizer, corpus, task, layer, dev_corpus=dev, **embed_kwargs
             )
-        return scores
+        return scores, columns
 
     @staticmethod
     def _dev_corpus(task: TaskCard, load: Load, split: str, lang: str) -> RetrievalCorpus:
@@ -386,9 +536,29 @@ class RetrievalFormat:
             raise DataFormatError(err.path, err.line, f"{err.problem} ({why})") from None
 
     @staticmethod
-    def _tatoeba(corpus: RetrievalCorpus, task: TaskCard, embed: Embed) -> float:
-        from xstilts.metrics.retrieval import tatoeba_accuracy
+    def _tatoeba(
+        corpus: RetrievalCorpus, task: TaskCard, embed: Embed
+    ) -> tuple[dict[str, float], ExampleColumns]:
+        # The metric helpers' own normalisation and index: the per-query neighbours are the ones
+        # tatoeba_accuracy counts (it keeps only the count, so they are searched once more here).
+        from xstilts.metrics.retrieval import _knn, _unit_rows, tatoeba_accuracy
 
+        gold_index = RetrievalFormat._tatoeba_gold(corpus, task)
+        queries, candidates = embed(corpus.queries), embed(corpus.candidates)
+        accuracy = tatoeba_accuracy(queries, candidates, gold_index)
+        _, nearest = _knn(
+            _unit_rows(queries, "tatoeba queries"), _unit_rows(candidates, "tatoeba candidates"), 1
+        )
+        correct = nearest[:, 0] == np.asarray(gold_index)
+        return {"accuracy": accuracy}, {
+            "id": np.array(corpus.query_ids, dtype=object),
+            "correct": correct.astype(np.int8),
+            "prediction": np.array([corpus.candidate_ids[int(i)] for i in nearest[:, 0]], dtype=object),
+        }
+
+    @staticmethod
+    def _tatoeba_gold(corpus: RetrievalCorpus, task: TaskCard) -> list[int]:
+        """Each query's gold candidate row: from the gold mapping, else line by line."""
         if corpus.gold:
             gold_index = []
             for qid, golds in zip(corpus.query_ids, _gold_indices(corpus, task), strict=True):
@@ -406,7 +576,7 @@ class RetrievalFormat:
                     "candidates, so they cannot be aligned line by line"
                 )
             gold_index = list(range(len(corpus.queries)))
-        return tatoeba_accuracy(embed(corpus.queries), embed(corpus.candidates), gold_index)
+        return gold_index
 
 
 def _first(corpus: RetrievalCorpus, size: int | None) -> RetrievalCorpus:

@@ -24,7 +24,15 @@ from torch import nn
 
 from xstilts.data.examples import QAExample
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.base import Batch, Feature, FeatureSettings, TaskFormat, encoder_inputs
+from xstilts.formats.base import (
+    Batch,
+    ExampleColumns,
+    ExampleMetric,
+    Feature,
+    FeatureSettings,
+    TaskFormat,
+    encoder_inputs,
+)
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -308,6 +316,33 @@ class SpanQAFormat(TaskFormat):
     ) -> dict[str, float]:
         """SQuAD F1/EM; pass `lang` for metric mlqa (see `score_for_language`)."""
         return score_for_language(examples, predictions, task, lang)
+
+    def example_scores(
+        self,
+        examples: Sequence[QAExample],
+        predictions: Sequence[str],
+        task: TaskCard,
+        lang: str | None = None,
+    ) -> ExampleColumns:
+        """`f1` and `exact_match` of each question (0-1: the best over its gold answers, as the
+        official scripts average them) and `prediction` (the answer text)."""
+        if len(examples) != len(predictions):
+            raise ValueError(f"{len(examples)} examples but {len(predictions)} predictions")
+        # Each question scored alone by the very function `score` uses: the official metric is the
+        # plain mean over questions, so these are its terms (as percentages of one question).
+        single = [
+            score_for_language([ex], [prediction], task, lang)
+            for ex, prediction in zip(examples, predictions, strict=True)
+        ]
+        return {
+            "id": np.array([ex.id for ex in examples], dtype=object),
+            "f1": np.array([s["f1"] / 100.0 for s in single], dtype=np.float64),
+            "exact_match": np.array([s["exact_match"] / 100.0 for s in single], dtype=np.float64),
+            "prediction": np.array(list(predictions), dtype=object),
+        }
+
+    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
+        return {"f1": ("mean", "f1"), "exact_match": ("mean", "exact_match")}
 
 
 SPAN_QA = SpanQAFormat()

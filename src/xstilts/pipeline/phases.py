@@ -1,6 +1,8 @@
 """The phases of a study: train (intermediate or target), evaluate zero-shot, score retrieval.
 
-A phase run is reused when its directory is complete; evaluations are cached per run.
+A phase run is reused when its directory is complete; evaluations are cached per run: the scores in
+`evals/<name>.json`, and beside them the per-example scores that statistics over examples need in
+`evals/<name>.examples.parquet` (see `xstilts.pipeline.store.write_examples_file`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ import dataclasses
 import hashlib
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,6 +20,7 @@ import torch
 from xstilts.data.selection import DataSelection
 from xstilts.formats import get_format
 from xstilts.pipeline.runs import RunDir, canonical_json, read_json, write_json
+from xstilts.pipeline.store import examples_path, write_examples_file
 from xstilts.pipeline.study import FeatureConfig, Retrieval, Target
 from xstilts.pipeline.workspace import Workspace
 from xstilts.tasks.registry import TaskRegistry
@@ -197,22 +201,61 @@ def _eval_name(task: str, split: str, detail: Any) -> str:
     return f"{task}-{split}-{hashlib.sha256(canonical_json(detail).encode()).hexdigest()[:8]}"
 
 
-def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> dict[str, dict[str, float]]:
-    """Zero-shot scores of a target run's head in every selected language: {lang: {metric: value}}."""
+class EvalScores(dict[str, dict[str, float]]):
+    """{lang: {metric: value}} of one evaluation, and `examples_file`: its per-example scores.
+
+    A dict, so callers that want only the numbers use it as before; the runner records the file
+    with the rows (`xstilts.pipeline.store.EXAMPLES_FILE_FIELD`) so a report finds it in the store.
+    """
+
+    def __init__(self, scores: Mapping[str, dict[str, float]], examples_file: Path) -> None:
+        super().__init__(scores)
+        self.examples_file = examples_file
+
+
+def _cached(path: Path) -> EvalScores | None:
+    """An evaluation done before, with its per-example file. One scored before that file existed
+    is done again (its model is still there): statistics need the examples, and the numbers
+    recorded then must match the examples recorded now."""
+    examples_file = examples_path(path)
+    if path.is_file() and examples_file.is_file():
+        return EvalScores(read_json(path), examples_file)
+    return None
+
+
+def _write_evaluation(
+    path: Path,
+    scores: dict[str, dict[str, float]],
+    examples: Mapping[str, Any],
+    metrics: Mapping[str, Sequence[str]],
+    **info: Any,
+) -> EvalScores:
+    # The examples first: the scores file is what marks an evaluation done (`_cached` wants both),
+    # so a process killed in between leaves an evaluation that is simply done again.
+    examples_file = examples_path(path)
+    write_examples_file(examples_file, examples, metrics, **info)
+    write_json(path, scores)
+    return EvalScores(scores, examples_file)
+
+
+def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> EvalScores:
+    """Zero-shot scores of a target run's head in every selected language: {lang: {metric: value}},
+    with the per-example scores of each language written beside them (`EvalScores.examples_file`)."""
     selection = target.evaluate.of(target.task)
     languages = ws.languages(selection)
     path = phase.run.eval_path(_eval_name(target.task, selection.split, [selection.identity(), languages]))
-    if path.is_file():
-        return read_json(path)
+    cached = _cached(path)
+    if cached is not None:
+        return cached
     model, tokenizer = phase.get()
     if target.task not in model.heads:  # trained on another task's data (XQuAD on SQuAD): its head
         model = TaskModel(model.encoder, {target.task: model.heads[phase.tasks[0]]})
     card = ws.registry.card(target.task)
     fmt = get_format(card.format)
-    scores = {}
+    scores, examples = {}, {}
     for lang in languages:
         data = ws.data(selection, lang, tokenizer)
-        _, scores[lang] = evaluate(
+        predictions, scores[lang] = evaluate(
             model,
             card,
             fmt,
@@ -224,8 +267,9 @@ def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> dict[st
             description=f"{target.task} {lang}",
             lang=lang,
         )
-    write_json(path, scores)
-    return scores
+        examples[lang] = fmt.example_scores(data.examples, predictions, card, lang)
+    info = {"run": phase.run.id, "task": target.task, "split": selection.split, "format": card.format}
+    return _write_evaluation(path, scores, examples, fmt.example_metrics(card), **info)
 
 
 def retrieval_layer(spec: Retrieval, card_layer: int | None, num_layers: int) -> int:
@@ -242,8 +286,9 @@ def retrieval_layer(spec: Retrieval, card_layer: int | None, num_layers: int) ->
     return (num_layers * 7) // 12 + 1
 
 
-def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> dict[str, dict[str, float]]:
-    """Retrieval scores of a phase's encoder, {lang: {metric: value}}, scored as the benchmark does.
+def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> EvalScores:
+    """Retrieval scores of a phase's encoder, {lang: {metric: value}}, scored as the benchmark does,
+    with the per-query scores of each language written beside them (`EvalScores.examples_file`).
 
     BUCC test: the mining threshold is chosen on dev and applied to test (recorded as `threshold`);
     BUCC dev (the only split some mirrors have): tuned on dev itself and flagged
@@ -257,8 +302,9 @@ def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> dic
     languages = ws.languages(selection)
     detail = [spec.model_dump(), languages, card.version, SCORING_VERSION]
     path = phase.run.eval_path(_eval_name(spec.task, spec.split, detail))
-    if path.is_file():
-        return read_json(path)
+    cached = _cached(path)
+    if cached is not None:
+        return cached
     model, tokenizer = phase.get()
     layer = retrieval_layer(spec, card.layer, model.encoder.config.num_hidden_layers)
     loaded: dict[tuple[Any, ...], Any] = {}
@@ -271,7 +317,8 @@ def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> dic
             loaded[key] = ws.registry.load(spec.task, split, lang)
         return loaded[key]
 
-    scores = get_format(card.format).evaluate_split(
+    fmt = get_format(card.format)
+    scores, examples = fmt.evaluate_split_with_examples(
         model.encoder,
         tokenizer,
         card,
@@ -285,5 +332,11 @@ def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> dic
     )
     for metrics in scores.values():
         metrics["layer"] = float(layer)
-    write_json(path, scores)
-    return scores
+    info = {
+        "run": phase.run.id,
+        "task": spec.task,
+        "split": spec.split,
+        "format": card.format,
+        "layer": layer,
+    }
+    return _write_evaluation(path, scores, examples, fmt.example_metrics(card), **info)

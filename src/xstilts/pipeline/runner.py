@@ -54,7 +54,8 @@ class Recorder:
             if phase_name in spec.after:
                 scores = evaluate_retrieval(ws, phase, spec)
                 fields = {"arm": arm, "seed": seed, "phase": phase_name, "run": phase.run.id}
-                self.keep(_rows(scores, **fields, task=spec.task, split=spec.split))
+                file = str(scores.examples_file)  # the store points the report at the per-query scores
+                self.keep(_rows(scores, **fields, task=spec.task, split=spec.split, examples_file=file))
 
 
 def run_arm(ws: Workspace, recorder: Recorder, seed: int, arm: Arm) -> None:
@@ -73,7 +74,10 @@ def run_arm(ws: Workspace, recorder: Recorder, seed: int, arm: Arm) -> None:
         phase = train_phase(ws, "target", parent, [selection], dev, study.target_config(target), seed)
         fields = {"arm": arm.name, "seed": seed, "phase": "target", "run": phase.run.id}
         scores = evaluate_target(ws, phase, target)
-        recorder.keep(_rows(scores, **fields, task=target.task, split=target.evaluate.split))
+        file = str(scores.examples_file)  # the store points the report at the per-example scores
+        recorder.keep(
+            _rows(scores, **fields, task=target.task, split=target.evaluate.split, examples_file=file)
+        )
         recorder.retrieval_after(ws, "target", phase, arm.name, seed)
         phase.release()
 
