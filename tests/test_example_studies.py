@@ -156,3 +156,15 @@ def test_smoke_study_on_a_local_ray(shared_data: Path, tmp_path: Path, cache_dir
     scored = {(r["arm"], r["seed"], r["task"]) for r in rows if r["phase"] == "target"}
     assert len(scored) == 3 * 2 * 2
     assert len(ResultsStore(tmp_path / "out" / STORE_NAME).rows()) == len(rows)
+
+
+@pytest.mark.parametrize("name, runs", [("study.yaml", (2, 4)), ("study-xtreme.yaml", (1, 2))])
+def test_demo_studies_load_and_plan(
+    name: str, runs: tuple[int, int], shared_data: Path, tmp_path: Path
+) -> None:
+    from xstilts.demo import OWN_DATA_STUDY
+
+    study, registry = load_study(OWN_DATA_STUDY.parent / name, shared_data if "xtreme" in name else None)
+    kinds = [r.kind for r in plan_study(study, registry, tmp_path)]
+    assert (kinds.count("intermediate"), kinds.count("target")) == runs
+    assert all(r.complete for r in plan_study(study, registry, tmp_path))  # every count known
