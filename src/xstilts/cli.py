@@ -6,6 +6,7 @@
     xstilts tasks [--json] [--data-dir DIR]     task cards: format, languages, splits found on disk
     xstilts models                              model sources
     xstilts results DIR [--csv F] [--parquet F] tables (arms x languages, mean±std over seeds); exports
+    xstilts report DIR [--format html|md]       DIR/report/index.html: tables, differences, figures
     xstilts data check DIR [--task T ...]       each task's files: present, readable, labels in the set
     xstilts data pull TASK... --to DIR          fetch task data from the Hugging Face hub into DIR
 
@@ -211,6 +212,35 @@ def cmd_results(args: argparse.Namespace) -> None:
             print(f"{len(exported)} rows in {target}")
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from xstilts.report.build import build_report
+    from xstilts.report.site import REPORT_DIR
+
+    # A missing directory, store, study or arm fails here, before any statistics run.
+    report = build_report(
+        args.dir,
+        study=args.study,
+        baseline=args.baseline,
+        resamples=args.resamples,
+        confidence=args.confidence,
+        seed=args.seed,
+        progress=None if args.quiet else lambda step: print(f"report {step}", file=sys.stderr, flush=True),
+    )
+    if args.format == "md":
+        from xstilts.report.markdown import report_markdown
+
+        print(report_markdown(report), end="")
+        return
+    from xstilts.report.site import write_site
+
+    index = write_site(report, args.dir / REPORT_DIR)
+    figures, studies = len(list(index.parent.glob("*.png"))), len(report.studies)
+    print(
+        f"{index}: {studies} {'study' if studies == 1 else 'studies'}, "
+        f"{figures} {'figure' if figures == 1 else 'figures'} (PNG and SVG)"
+    )
+
+
 _DATA_CHECK_HELP = """\
 For every task card (or the --task ones), split and language: are the files there, does the
 card's reader read them (the count of examples), are the labels in the card's label set?
@@ -403,6 +433,26 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--parquet", type=Path, metavar="FILE", help="also write every stored row as Parquet")
     report.add_argument("--format", choices=["text", "md"], default="text", help="tables as text or Markdown")
     report.set_defaults(func=cmd_results)
+
+    report = sub.add_parser(
+        "report", help="a static HTML report of a study (tables, differences with intervals, figures)"
+    )
+    report.add_argument("dir", type=Path, help="the --out directory of `xstilts run`")
+    report.add_argument("--study", help="only this study (default: every study in the store)")
+    report.add_argument(
+        "--baseline", metavar="ARM", help="compare with this arm (default: the arm with no intermediate)"
+    )
+    report.add_argument(
+        "--format",
+        choices=["html", "md"],
+        default="html",
+        help="html: write DIR/report/index.html and its figures; md: print the tables as Markdown",
+    )
+    report.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    report.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
+    report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap's random streams")
+    report.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    report.set_defaults(func=cmd_report)
 
     _add_data_parser(sub)
     return parser

@@ -1,1 +1,12 @@
-"""Reports on a study's results: statistics (`xstilts.report.stats`) for comparing arms."""
+"""Reports on a study's results: `xstilts report DIR` (DIR/report/index.html, or Markdown).
+
+design    study.json as data: arms, the baseline, the scaling variables (volume, tasks, mix)
+sections  the store's rows per evaluated task: score tables (arms x languages), robustness
+evidence  what the bootstrap resamples: per-example scores when stored, else seed-level scores
+compare   differences from the baseline (intervals, paired tests) and scaling curves
+summary   XTREME / XTREME-R scores, the intermediate x target heat map, structured vs sentence
+build     all of it for every study of a store -> `model.Report`
+layout    the report as headed text tables and figures, which `html` and `markdown` render
+figures   PNG + SVG (matplotlib, Agg); site: the report folder, written all or nothing
+stats     statistics for comparing arms (bootstrap intervals, paired tests, robustness)
+"""

@@ -1,0 +1,199 @@
+"""What the report's statistics resample for one arm of one evaluated task: the seam between the
+store and `xstilts.report.stats`.
+
+`Evidence.by_language[lang]` is an array in the form every function of `stats` takes,
+(n_seeds, n_examples[, width]), with the `stats` metric that scores it. It comes from one of two
+places, chosen per arm and task:
+
+  * per-example scores (`ResultsStore.examples`: the Parquet files the evaluations wrote): rows
+    are examples aligned by id with the other arms, and each example metric recipe
+    (`xstilts.formats.base.ExampleMetric`) maps to a `stats` metric (`recipe_metric`). Intervals
+    then resample examples, and seeds where there are several.
+  * otherwise the store's rows alone (a store from before per-example files, or an evaluation whose
+    file is unusable): each seed's score as one "example", (n_seeds, 1), scored by their mean. The
+    same `stats` functions then resample seeds only: an interval over seeds, which says nothing
+    about test-set noise, and none at all below MIN_SEEDS seeds (`Evidence.resamplable`).
+
+Everything else in the report only sees `Evidence`, so a new source of per-example data is a change
+here alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from xstilts.errors import XstiltsError
+from xstilts.report.stats import F1_FROM_COUNTS, MEAN, PERCENT, Metric
+
+Level = Literal["examples", "seeds"]
+# Fewest seeds of a trained arm for a seed-only interval. Two seeds give three distinct resamples
+# and, since the bootstrap shrinks the seed variance by (n - 1) / n, intervals half as wide as they
+# should be: "significant" differences from noise. Three is the fewest `stats` is documented for.
+MIN_SEEDS = 3
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """100 * sum(numerator) / sum(denominator) from (numerator, denominator) per example: token
+    accuracy, BUCC precision and recall. Zero denominators score 0, as `metrics_from_examples`."""
+
+    scale: float = 100.0
+    width: ClassVar[int] = 2
+
+    def from_sums(self, sums: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+        numerator, denominator = sums[..., 0], sums[..., 1]
+        ratio = np.divide(numerator, denominator, out=np.zeros_like(denominator), where=denominator > 0)
+        return ratio * self.scale
+
+    def check(self, values: NDArray[np.float64]) -> None:
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError("ratio counts must be finite and non-negative")
+
+
+RATIO = Ratio()
+
+
+def recipe_metric(recipe: Sequence[str]) -> tuple[Metric, list[str]] | None:
+    """The `stats` metric of an example metric recipe, and the columns it sums (in its order); None
+    for a recipe no bootstrap here handles (perplexity is not a sum's linear function)."""
+    kind, *columns = recipe
+    if kind == "mean" and len(columns) == 1:
+        return PERCENT, columns  # 100 * sum / rows, as metrics_from_examples
+    if kind == "f1" and len(columns) == 3:
+        return F1_FROM_COUNTS, columns
+    if kind == "ratio" and len(columns) == 2:
+        return RATIO, columns
+    return None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    by_language: dict[str, NDArray[np.float64]]
+    metric: Metric
+    level: Level
+    # Where the arm has no interval of its own: the pretrained model is one fixed encoder, so its
+    # single "seed" is no sampling noise, while one seed of a trained arm hides its seed variance.
+    fixed: bool = False
+
+    @property
+    def seeds(self) -> int:
+        return next(iter(self.by_language.values())).shape[0] if self.by_language else 0
+
+    @property
+    def resamplable(self) -> bool:
+        """Whether resampling can say anything: examples, or MIN_SEEDS seeds (or a fixed model)."""
+        return self.level == "examples" or self.seeds >= MIN_SEEDS or self.fixed
+
+    def only(self, languages: Sequence[str]) -> dict[str, NDArray[np.float64]]:
+        return {lang: self.by_language[lang] for lang in languages}
+
+
+def seed_level(cells: Mapping[str, Mapping[Any, float]], fixed: bool = False) -> Evidence | None:
+    """Evidence from the rows: {language: {seed: score}} with the seeds every language has."""
+    common = set.intersection(*(set(by_seed) for by_seed in cells.values())) if cells else set()
+    if not common:
+        return None
+    seeds = sorted(common, key=lambda s: (s is not None, s))
+    by_language = {
+        lang: np.array([[by_seed[s]] for s in seeds], dtype=np.float64) for lang, by_seed in cells.items()
+    }
+    return Evidence(by_language, MEAN, "seeds", fixed=fixed)
+
+
+class ExampleSource:
+    """Per-example scores of one study from the store, read once per evaluated task.
+
+    `evidence` returns None whenever they cannot be used (no `examples` reader, no files for this
+    arm, ids that do not line up with the reference arm, a recipe without a bootstrap), and the
+    reason in `problems` so that the page says why an arm fell back to seed-level statistics.
+    """
+
+    def __init__(self, store: Any, study: str) -> None:
+        self.store, self.study = store, study
+        self.problems: list[str] = []
+        self._loaded: dict[tuple[str, str, str], list[Any]] = {}
+
+    def _evaluations(self, task: str, split: str, phase: str) -> list[Any]:
+        key = (task, split, phase)
+        if key not in self._loaded:
+            reader = getattr(self.store, "examples", None)
+            found: list[Any] = []
+            if reader is not None:
+                try:
+                    found = list(reader(self.study, task=task, split=split, phase=phase))
+                except XstiltsError as err:
+                    self.problems.append(f"{task} ({split}, {phase}): per-example scores unreadable: {err}")
+            self._loaded[key] = found
+        return self._loaded[key]
+
+    def evidence(
+        self,
+        task: str,
+        split: str,
+        phase: str,
+        arm: str,
+        runs: Mapping[Any, str],
+        languages: Sequence[str],
+        metric: str,
+        reference: dict[str, np.ndarray],
+    ) -> Evidence | None:
+        """The arm's per-example values of `metric` for its current runs ({seed: run}), aligned by id
+        to `reference` ({language: ids}; the first arm asked for a language sets its ids)."""
+        chosen = [
+            e
+            for e in self._evaluations(task, split, phase)
+            if e.arm == arm and e.seed in runs and runs[e.seed] == e.run and e.language in languages
+        ]
+        where = f"{task} ({split}, {phase}) {arm}"
+        by_language: dict[str, list[Any]] = {lang: [] for lang in languages}
+        for e in chosen:
+            by_language[e.language].append(e)
+        seeds = sorted(runs, key=lambda s: (s is not None, s))
+        if not chosen:
+            return None  # a store without per-example files: the rows' seed-level scores serve
+        if any({e.seed for e in found} != set(seeds) for found in by_language.values()):
+            self.problems.append(f"{where}: per-example scores of only some seeds or languages")
+            return None
+        recipe = chosen[0].metrics.get(metric)
+        mapped = recipe_metric(recipe) if recipe else None
+        if mapped is None:
+            self.problems.append(f"{where}: no bootstrap for metric {metric} (recipe {recipe})")
+            return None
+        stats_metric, columns = mapped
+        arrays: dict[str, NDArray[np.float64]] = {}
+        for lang, found in by_language.items():
+            per_seed = []
+            for e in sorted(found, key=lambda e: (e.seed is not None, e.seed)):
+                ids = np.asarray(e.columns["id"], dtype=object)
+                order = _alignment(reference.setdefault(lang, ids), ids)
+                if order is None:
+                    self.problems.append(f"{where} {lang}: examples differ from the other arms'")
+                    return None
+                values = np.stack([np.asarray(e.columns[c], dtype=np.float64) for c in columns], axis=-1)
+                per_seed.append(values[order] if stats_metric.width > 1 else values[order, 0])
+            arrays[lang] = np.stack(per_seed)
+        return Evidence(arrays, stats_metric, "examples", fixed=arm_is_fixed(phase))
+
+
+def arm_is_fixed(phase: str) -> bool:
+    return phase == "pretrained"
+
+
+def _alignment(reference: np.ndarray, ids: np.ndarray) -> np.ndarray | None:
+    """Row order that puts `ids` in the reference's order, or None when they are not the same set."""
+    if len(ids) != len(reference):
+        return None
+    if np.array_equal(ids, reference):
+        return np.arange(len(ids))
+    position = {key: i for i, key in enumerate(ids.tolist())}
+    if len(position) != len(ids):
+        return None  # repeated ids: no way to tell which row is which
+    try:
+        return np.array([position[key] for key in reference.tolist()], dtype=np.int64)
+    except KeyError:
+        return None
