@@ -216,6 +216,28 @@ def cmd_report(args: argparse.Namespace) -> None:
     from xstilts.report.build import build_report
     from xstilts.report.site import REPORT_DIR
 
+    export_options = {"--to": args.to, "--arm": args.arm, "--run-seed": args.run_seed}
+    export_options.update({"--data-dir": args.data_dir, "--allow-subset": args.allow_subset or None})
+    given = [option for option, value in export_options.items() if value is not None]
+    if args.export is None and given:
+        raise XstiltsError(f"{given[0]}: only with --export xtreme")
+    if args.export is not None:
+        from xstilts.report.export_xtreme import export_xtreme
+
+        if args.to is None:
+            raise XstiltsError("--export xtreme: give --to FOLDER (where the predictions are written)")
+        done = export_xtreme(
+            args.dir,
+            args.to,
+            study=args.study,
+            arm=args.arm,
+            seed=args.run_seed,
+            allow_subset=args.allow_subset,
+            data_dir=args.data_dir,
+        )
+        print(done.describe())
+        return
+
     # A missing directory, store, study or arm fails here, before any statistics run.
     report = build_report(
         args.dir,
@@ -452,6 +474,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     report.add_argument("--seed", type=int, default=0, help="seed of the bootstrap's random streams")
     report.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    export = report.add_argument_group("export predictions (instead of the report)")
+    export.add_argument(
+        "--export",
+        choices=["xtreme"],
+        help="xtreme: one arm's predictions as XTREME's evaluate.py reads them (<task>/test-<lang>.tsv|json)",
+    )
+    export.add_argument("--to", type=Path, metavar="FOLDER", help="where to write (new, empty or an export)")
+    export.add_argument("--arm", help="the arm to export (default: the study's only trained arm)")
+    export.add_argument("--run-seed", type=int, metavar="S", help="its training seed (default: its only one)")
+    export.add_argument(
+        "--allow-subset", action="store_true", help="export a benchmark split even if only part was evaluated"
+    )
+    export.add_argument("--data-dir", type=Path, help="data root for Tatoeba's order (default: the study's)")
     report.set_defaults(func=cmd_report)
 
     _add_data_parser(sub)
