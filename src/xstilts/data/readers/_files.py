@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,86 @@ def choice_option(name: str, value: Any, allowed: Sequence[Any]) -> None:
     if value not in allowed:
         shown = ", ".join(repr(option) for option in allowed)
         raise ConfigError(f"reader option {name}", f"must be one of {shown}, got {value!r}")
+
+
+class IdRegistry:
+    """Record ids from the file where it has them (else `<file stem>-<line>`), checked for repeats."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.first_line: dict[str, int] = {}
+
+    def add(self, line: int, raw_id: Any) -> str:
+        example_id = f"{self.path.stem}-{line}" if raw_id is None or raw_id == "" else str(raw_id)
+        if example_id in self.first_line:
+            raise DataFormatError(
+                self.path, line, f"duplicate id {example_id!r} (first at line {self.first_line[example_id]})"
+            )
+        self.first_line[example_id] = line
+        return example_id
+
+
+def jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) per non-blank line; CRLF line ends are fine (`\\r` is JSON whitespace)."""
+    found = False
+    for line, text in numbered_lines(path):
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(path, line, f"invalid JSON: {err.msg} (column {err.colno})") from None
+        if not isinstance(record, dict):
+            raise DataFormatError(path, line, f"expected a JSON object, found {type(record).__name__}")
+        found = True
+        yield line, record
+    if not found:
+        raise no_records(path, "records")
+
+
+def string_field(path: Path, line: int, record: dict[str, Any], key: str) -> str:
+    if key not in record:
+        raise DataFormatError(path, line, f"missing key {key!r}")
+    value = record[key]
+    if not isinstance(value, str):
+        raise DataFormatError(path, line, f"{key} must be a string, found {type(value).__name__}")
+    return value
+
+
+def index_label(path: Path, line: int, value: Any, n_choices: int) -> int:
+    """A 0-based choice index given as a JSON int or a csv digit string."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n_choices:
+        allowed = ", ".join(str(i) for i in range(n_choices))
+        raise DataFormatError(path, line, f"label {value!r} is not one of {allowed}")
+    return value
+
+
+def load_json(path: Path) -> Any:
+    """A whole-file JSON document (SQuAD style), BOM allowed; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataFormatError(path, None, f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
+    if not text.strip():
+        raise DataFormatError(path, None, "file is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataFormatError(path, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from None
+
+
+def json_field(path: Path, parent: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """parent[key], which must be of `kind`; parsed JSON has no line numbers, so errors name the JSON path."""
+    if not isinstance(parent, dict):
+        raise DataFormatError(path, None, f"{where or 'top level'}: expected a JSON object")
+    if key not in parent:
+        raise DataFormatError(path, None, f"{where or 'top level'}: missing key {key!r}")
+    value = parent[key]
+    # bool is an int subclass; an id or offset of `true` is a broken file, not a number.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        place = f"{where}.{key}" if where else key
+        raise DataFormatError(path, None, f"{place}: expected {name}, found {type(value).__name__}")
+    return value

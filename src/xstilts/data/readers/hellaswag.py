@@ -15,8 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from xstilts.data.examples import MultipleChoiceExample
-from xstilts.data.readers._files import no_records, require_file
-from xstilts.data.readers.multiple_choice_files import _IdRegistry, _index_label, _jsonl_records, _string
+from xstilts.data.readers._files import (
+    IdRegistry,
+    index_label,
+    jsonl_records,
+    no_records,
+    require_file,
+    string_field,
+)
 from xstilts.errors import DataFormatError
 
 
@@ -24,10 +30,10 @@ def read_hellaswag_jsonl(path: Path) -> list[MultipleChoiceExample]:
     """One 4-way multiple-choice example per record; ids are the records' `ind`."""
     path = require_file(path)
     examples: list[MultipleChoiceExample] = []
-    ids = _IdRegistry(path)
-    for line, record in _jsonl_records(path):
-        context = _string(path, line, record, "ctx_a" if "ctx_a" in record else "ctx")
-        start = _string(path, line, record, "ctx_b").strip() if "ctx_b" in record else ""
+    ids = IdRegistry(path)
+    for line, record in jsonl_records(path):
+        context = string_field(path, line, record, "ctx_a" if "ctx_a" in record else "ctx")
+        start = string_field(path, line, record, "ctx_b").strip() if "ctx_b" in record else ""
         endings = record.get("endings")
         if not isinstance(endings, list) or not all(isinstance(e, str) for e in endings):
             raise DataFormatError(path, line, "endings must be a list of strings")
@@ -35,7 +41,7 @@ def read_hellaswag_jsonl(path: Path) -> list[MultipleChoiceExample]:
             raise DataFormatError(path, line, f"expected at least 2 endings, found {len(endings)}")
         choices = tuple(f"{start} {ending}" if start else ending for ending in endings)
         raw_label = record.get("label")
-        label = None if raw_label in (None, "") else _index_label(path, line, raw_label, len(endings))
+        label = None if raw_label in (None, "") else index_label(path, line, raw_label, len(endings))
         examples.append(MultipleChoiceExample(ids.add(line, record.get("ind")), context, "", choices, label))
     if not examples:
         raise no_records(path, "records")

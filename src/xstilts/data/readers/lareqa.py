@@ -22,13 +22,12 @@ language and links each question to its answer sentences in every language.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from xstilts.data.examples import RetrievalCorpus
-from xstilts.data.readers._files import no_records, require_file
+from xstilts.data.readers._files import json_field, load_json, no_records, require_file
 from xstilts.errors import DataFormatError
 
 log = logging.getLogger(__name__)
@@ -37,8 +36,8 @@ log = logging.getLogger(__name__)
 def read_lareqa(path: Path) -> RetrievalCorpus:
     """One language of XQuAD-R: its questions, its candidate sentences, each question's answer sentence(s)."""
     path = require_file(path)
-    document = _load_json(path)
-    articles = _field(path, document, "data", list, "")
+    document = load_json(path)
+    articles = json_field(path, document, "data", list, "")
     query_ids: list[str] = []
     queries: list[str] = []
     candidate_ids: list[str] = []
@@ -49,19 +48,21 @@ def read_lareqa(path: Path) -> RetrievalCorpus:
     paragraph_number = 0
     for article_index, article in enumerate(articles):
         where_article = f"data[{article_index}]"
-        for paragraph_index, paragraph in enumerate(_field(path, article, "paragraphs", list, where_article)):
+        for paragraph_index, paragraph in enumerate(
+            json_field(path, article, "paragraphs", list, where_article)
+        ):
             paragraph_number += 1
             where = f"{where_article}.paragraphs[{paragraph_index}]"
-            context = _field(path, paragraph, "context", str, where)
+            context = json_field(path, paragraph, "context", str, where)
             breaks = _sentence_breaks(path, paragraph, context, where)
             sentences = [context[start:end] for start, end in breaks]
             ids = [f"{paragraph_number}_{position}" for position in range(len(sentences))]
             kept = 0
-            for qa_index, qa in enumerate(_field(path, paragraph, "qas", list, where)):
+            for qa_index, qa in enumerate(json_field(path, paragraph, "qas", list, where)):
                 where_qa = f"{where}.qas[{qa_index}]"
-                question_id = str(_field(path, qa, "id", (str, int), where_qa))
-                question = _field(path, qa, "question", str, where_qa)
-                answers = _field(path, qa, "answers", list, where_qa)
+                question_id = str(json_field(path, qa, "id", (str, int), where_qa))
+                question = json_field(path, qa, "question", str, where_qa)
+                answers = json_field(path, qa, "answers", list, where_qa)
                 # The reference asserts one answer per question: XQuAD-R is SQuAD dev with one kept.
                 if len(answers) != 1:
                     raise DataFormatError(
@@ -69,7 +70,7 @@ def read_lareqa(path: Path) -> RetrievalCorpus:
                         None,
                         f"{where_qa}: question {question_id!r} has {len(answers)} answers, expected 1",
                     )
-                start = _field(path, answers[0], "answer_start", int, f"{where_qa}.answers[0]")
+                start = json_field(path, answers[0], "answer_start", int, f"{where_qa}.answers[0]")
                 if not 0 <= start < len(context):
                     raise DataFormatError(
                         path, None, f"{where_qa}.answers[0]: answer_start {start} is outside the context"
@@ -97,7 +98,7 @@ def read_lareqa(path: Path) -> RetrievalCorpus:
 
 def _sentence_breaks(path: Path, paragraph: Any, context: str, where: str) -> list[tuple[int, int]]:
     breaks: list[tuple[int, int]] = []
-    for index, pair in enumerate(_field(path, paragraph, "sentence_breaks", list, where)):
+    for index, pair in enumerate(json_field(path, paragraph, "sentence_breaks", list, where)):
         ok = (
             isinstance(pair, list)
             and len(pair) == 2
@@ -112,31 +113,3 @@ def _sentence_breaks(path: Path, paragraph: Any, context: str, where: str) -> li
             )
         breaks.append((pair[0], pair[1]))
     return breaks
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataFormatError(path, None, f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
-    if not text.strip():
-        raise DataFormatError(path, None, "file is empty")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataFormatError(path, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from None
-
-
-def _field(path: Path, parent: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    """parent[key], which must be of `kind`; parsed JSON has no line numbers, so errors name the JSON path."""
-    if not isinstance(parent, dict):
-        raise DataFormatError(path, None, f"{where or 'top level'}: expected a JSON object")
-    if key not in parent:
-        raise DataFormatError(path, None, f"{where or 'top level'}: missing key {key!r}")
-    value = parent[key]
-    # bool is an int subclass; an id or offset of `true` is a broken file, not a number.
-    if not isinstance(value, kind) or isinstance(value, bool):
-        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        place = f"{where}.{key}" if where else key
-        raise DataFormatError(path, None, f"{place}: expected {name}, found {type(value).__name__}")
-    return value

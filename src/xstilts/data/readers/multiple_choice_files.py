@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import csv
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from xstilts.data.examples import MultipleChoiceExample
-from xstilts.data.readers._files import no_records, numbered_lines, raw_lines, require_file
+from xstilts.data.readers._files import (
+    IdRegistry,
+    index_label,
+    jsonl_records,
+    no_records,
+    numbered_lines,
+    raw_lines,
+    require_file,
+    string_field,
+)
 from xstilts.errors import DataFormatError
 
 # COPA asks for the more plausible cause or effect; the model reads this as the question text.
@@ -26,14 +33,14 @@ def read_copa_jsonl(path: Path, labels_are_placeholders: bool = False) -> list[M
     """
     path = require_file(path)
     examples: list[MultipleChoiceExample] = []
-    ids = _IdRegistry(path)
-    for line, record in _jsonl_records(path):
+    ids = IdRegistry(path)
+    for line, record in jsonl_records(path):
         premise, choice1, choice2, relation = (
-            _string(path, line, record, key) for key in ("premise", "choice1", "choice2", "question")
+            string_field(path, line, record, key) for key in ("premise", "choice1", "choice2", "question")
         )
         if relation not in COPA_QUESTIONS:
             raise DataFormatError(path, line, f"question {relation!r} is not one of cause, effect")
-        label = None if labels_are_placeholders else _index_label(path, line, record.get("label"), 2)
+        label = None if labels_are_placeholders else index_label(path, line, record.get("label"), 2)
         example_id = ids.add(line, record.get("idx"))
         examples.append(
             MultipleChoiceExample(example_id, premise, COPA_QUESTIONS[relation], (choice1, choice2), label)
@@ -53,9 +60,9 @@ def read_siqa_jsonl(path: Path, labels: Path | None = None) -> list[MultipleChoi
     labels_path = require_file(labels) if labels is not None else None
     label_lines = _siqa_label_file(labels_path) if labels_path is not None else None
     examples: list[MultipleChoiceExample] = []
-    for line, record in _jsonl_records(path):
+    for line, record in jsonl_records(path):
         context, question, *choices = (
-            _string(path, line, record, key)
+            string_field(path, line, record, key)
             for key in ("context", "question", "answerA", "answerB", "answerC")
         )
         label: int | None = None
@@ -99,18 +106,18 @@ def read_commonsenseqa_jsonl(path: Path) -> list[MultipleChoiceExample]:
     """
     path = require_file(path)
     examples: list[MultipleChoiceExample] = []
-    ids = _IdRegistry(path)
-    for line, record in _jsonl_records(path):
+    ids = IdRegistry(path)
+    for line, record in jsonl_records(path):
         question_field = record.get("question")
         if isinstance(question_field, dict):
-            question = _string(path, line, question_field, "stem")
+            question = string_field(path, line, question_field, "stem")
             raw_choices = question_field.get("choices")
             if not isinstance(raw_choices, list) or not all(isinstance(c, dict) for c in raw_choices):
                 raise DataFormatError(path, line, "question.choices must be a list of {label, text} objects")
-            letters = [_string(path, line, choice, "label") for choice in raw_choices]
-            texts = [_string(path, line, choice, "text") for choice in raw_choices]
+            letters = [string_field(path, line, choice, "label") for choice in raw_choices]
+            texts = [string_field(path, line, choice, "text") for choice in raw_choices]
         else:
-            question = _string(path, line, record, "question")
+            question = string_field(path, line, record, "question")
             raw_choices = record.get("choices")
             if not isinstance(raw_choices, dict):
                 raise DataFormatError(path, line, "choices must be an object {label: [...], text: [...]}")
@@ -141,7 +148,7 @@ def read_cosmosqa_csv(path: Path) -> list[MultipleChoiceExample]:
     path = require_file(path)
     reader = csv.reader(raw_lines(path), strict=True)
     examples: list[MultipleChoiceExample] = []
-    ids = _IdRegistry(path)
+    ids = IdRegistry(path)
     line = 0  # last line of the last row read; a csv.Error is about the row after it
     try:
         header = next(reader, None)
@@ -161,7 +168,7 @@ def read_cosmosqa_csv(path: Path) -> list[MultipleChoiceExample]:
                 raise DataFormatError(
                     path, line, f"expected {len(header)} comma-separated columns, found {len(fields)}"
                 )
-            label = _index_label(path, line, fields[7], 4) if has_label else None
+            label = index_label(path, line, fields[7], 4) if has_label else None
             example_id = ids.add(line, fields[0])
             examples.append(
                 MultipleChoiceExample(example_id, fields[1], fields[2], tuple(fields[3:7]), label)
@@ -174,59 +181,5 @@ def read_cosmosqa_csv(path: Path) -> list[MultipleChoiceExample]:
     return examples
 
 
-class _IdRegistry:
-    """Record ids from the file where it has them (else `<file stem>-<line>`), checked for repeats."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.first_line: dict[str, int] = {}
-
-    def add(self, line: int, raw_id: Any) -> str:
-        example_id = f"{self.path.stem}-{line}" if raw_id is None or raw_id == "" else str(raw_id)
-        if example_id in self.first_line:
-            raise DataFormatError(
-                self.path, line, f"duplicate id {example_id!r} (first at line {self.first_line[example_id]})"
-            )
-        self.first_line[example_id] = line
-        return example_id
-
-
-def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) per non-blank line; CRLF line ends are fine (`\\r` is JSON whitespace)."""
-    found = False
-    for line, text in numbered_lines(path):
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataFormatError(path, line, f"invalid JSON: {err.msg} (column {err.colno})") from None
-        if not isinstance(record, dict):
-            raise DataFormatError(path, line, f"expected a JSON object, found {type(record).__name__}")
-        found = True
-        yield line, record
-    if not found:
-        raise no_records(path, "records")
-
-
-def _string(path: Path, line: int, record: dict[str, Any], key: str) -> str:
-    if key not in record:
-        raise DataFormatError(path, line, f"missing key {key!r}")
-    value = record[key]
-    if not isinstance(value, str):
-        raise DataFormatError(path, line, f"{key} must be a string, found {type(value).__name__}")
-    return value
-
-
 def _string_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _index_label(path: Path, line: int, value: Any, n_choices: int) -> int:
-    """A 0-based choice index given as a JSON int or a csv digit string."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n_choices:
-        allowed = ", ".join(str(i) for i in range(n_choices))
-        raise DataFormatError(path, line, f"label {value!r} is not one of {allowed}")
-    return value

@@ -17,9 +17,8 @@ import logging
 from pathlib import Path
 
 from xstilts.data.examples import ClassificationExample
-from xstilts.data.readers._files import no_records, require_file
+from xstilts.data.readers._files import IdRegistry, jsonl_records, no_records, require_file, string_field
 from xstilts.data.readers.glue_tsv import read_glue_tsv
-from xstilts.data.readers.multiple_choice_files import _IdRegistry, _jsonl_records, _string
 from xstilts.errors import ConfigError, DataFormatError
 
 log = logging.getLogger(__name__)
@@ -34,9 +33,9 @@ def read_snli_jsonl(path: Path) -> list[ClassificationExample]:
     path = require_file(path)
     examples: list[ClassificationExample] = []
     no_consensus = 0
-    for line, record in _jsonl_records(path):
+    for line, record in jsonl_records(path):
         premise, hypothesis, label = (
-            _string(path, line, record, key) for key in ("sentence1", "sentence2", "gold_label")
+            string_field(path, line, record, key) for key in ("sentence1", "sentence2", "gold_label")
         )
         if label == NO_CONSENSUS:
             no_consensus += 1
@@ -57,11 +56,11 @@ def read_anli_jsonl(path: Path) -> list[ClassificationExample]:
     """ANLI jsonl (official or HF export); ids are the file's `uid`s, checked for repeats."""
     path = require_file(path)
     examples: list[ClassificationExample] = []
-    ids = _IdRegistry(path)
-    for line, record in _jsonl_records(path):
+    ids = IdRegistry(path)
+    for line, record in jsonl_records(path):
         premise_key = "context" if "context" in record else "premise"
-        premise = _string(path, line, record, premise_key)
-        hypothesis = _string(path, line, record, "hypothesis")
+        premise = string_field(path, line, record, premise_key)
+        hypothesis = string_field(path, line, record, "hypothesis")
         raw_label = record.get("label")
         # The HF export stores the class index (0 entailment, 1 neutral, 2 contradiction).
         if isinstance(raw_label, int) and not isinstance(raw_label, bool) and 0 <= raw_label < 3:

@@ -7,13 +7,12 @@ value (`data[3].paragraphs[0].qas[2]`), since parsed JSON has no line numbers.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from xstilts.data.examples import Answer, QAExample
-from xstilts.data.readers._files import no_records, require_file
+from xstilts.data.readers._files import json_field, load_json, no_records, require_file
 from xstilts.errors import DataFormatError
 
 log = logging.getLogger(__name__)
@@ -38,24 +37,24 @@ def read_squad_json(
     with no answer by that.
     """
     path = require_file(path)
-    document = _load_json(path)
-    articles = _field(path, document, "data", list, "")
+    document = load_json(path)
+    articles = json_field(path, document, "data", list, "")
     examples: list[QAExample] = []
     id_uses: dict[str, int] = {}
     skipped = moved = 0
     for article_index, article in enumerate(articles):
         where_article = f"data[{article_index}]"
-        paragraphs = _field(path, article, "paragraphs", list, where_article)
+        paragraphs = json_field(path, article, "paragraphs", list, where_article)
         for paragraph_index, paragraph in enumerate(paragraphs):
             where_paragraph = f"{where_article}.paragraphs[{paragraph_index}]"
-            context = _field(path, paragraph, "context", str, where_paragraph)
-            for qa_index, qa in enumerate(_field(path, paragraph, "qas", list, where_paragraph)):
+            context = json_field(path, paragraph, "context", str, where_paragraph)
+            for qa_index, qa in enumerate(json_field(path, paragraph, "qas", list, where_paragraph)):
                 where = f"{where_paragraph}.qas[{qa_index}]"
-                raw_id = _field(path, qa, "id", (str, int), where)
-                question = _field(path, qa, "question", str, where)
+                raw_id = json_field(path, qa, "id", (str, int), where)
+                question = json_field(path, qa, "question", str, where)
                 is_impossible = bool(qa.get("is_impossible", False))
                 if version_2_with_negative and not is_impossible:
-                    given = _field(path, qa, "answers", list, where)
+                    given = json_field(path, qa, "answers", list, where)
                     if not given and "is_impossible" in qa:
                         raise DataFormatError(
                             path,
@@ -64,7 +63,7 @@ def read_squad_json(
                         )
                     is_impossible = not given
                 # v2: unanswerable questions carry `plausible_answers`, which are not answers.
-                raw_answers = [] if is_impossible else _field(path, qa, "answers", list, where)
+                raw_answers = [] if is_impossible else json_field(path, qa, "answers", list, where)
                 answers: list[Answer] = []
                 for answer_index, raw_answer in enumerate(raw_answers):
                     answer_where = f"{where}.answers[{answer_index}]"
@@ -91,36 +90,9 @@ def read_squad_json(
     return examples
 
 
-def _load_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataFormatError(path, None, f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
-    if not text.strip():
-        raise DataFormatError(path, None, "file is empty")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataFormatError(path, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from None
-
-
-def _field(path: Path, parent: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if not isinstance(parent, dict):
-        raise DataFormatError(path, None, f"{where or 'top level'}: expected a JSON object")
-    if key not in parent:
-        raise DataFormatError(path, None, f"{where or 'top level'}: missing key {key!r}")
-    value = parent[key]
-    # bool is an int subclass; an id or offset of `true` is a broken file, not a number.
-    if not isinstance(value, kind) or isinstance(value, bool):
-        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        place = f"{where}.{key}" if where else key
-        raise DataFormatError(path, None, f"{place}: expected {name}, found {type(value).__name__}")
-    return value
-
-
 def _located_answer(path: Path, raw: Any, context: str, question_id: str | int, where: str) -> Answer:
-    text = _field(path, raw, "text", str, where)
-    start = _field(path, raw, "answer_start", int, where)
+    text = json_field(path, raw, "text", str, where)
+    start = json_field(path, raw, "answer_start", int, where)
     if not text:
         raise DataFormatError(path, None, f"question {question_id!r} ({where}): answer text is empty")
     if context.startswith(text, start) and start >= 0:
