@@ -266,14 +266,11 @@ class ResultsStore:
             "split": split,
             "language": language,
         }
-        chosen = {k: v for k, v in where.items() if v is not None}
-        sql = f"SELECT {', '.join(EXAMPLE_FILE_COLUMNS)} FROM example_files"
-        if chosen:
-            sql += " WHERE " + " AND ".join(f"{k} = ?" for k in chosen)
+        sql, values = _select("example_files", EXAMPLE_FILE_COLUMNS, where)
         with self._connect(write=False) as conn:
             if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'example_files'").fetchone():
                 return []
-            found = conn.execute(sql + " ORDER BY rowid", tuple(chosen.values())).fetchall()
+            found = conn.execute(sql, values).fetchall()
         result = []
         for values in found:
             row = dict(zip(EXAMPLE_FILE_COLUMNS, values, strict=True))
@@ -326,12 +323,9 @@ class ResultsStore:
     ) -> list[dict[str, Any]]:
         """Rows as dicts (COLUMNS), in the order they were first recorded; None matches anything."""
         where = {"study": study, "arm": arm, "task": task, "phase": phase, "split": split}
-        chosen = {k: v for k, v in where.items() if v is not None}
-        sql = f"SELECT {', '.join(COLUMNS)} FROM results"
-        if chosen:
-            sql += " WHERE " + " AND ".join(f"{k} = ?" for k in chosen)
+        sql, values = _select("results", COLUMNS, where)
         with self._connect(write=False) as conn:
-            found = conn.execute(sql + " ORDER BY rowid", tuple(chosen.values())).fetchall()
+            found = conn.execute(sql, values).fetchall()
         result = []
         for values in found:
             row = dict(zip(COLUMNS, values, strict=True))
@@ -560,3 +554,12 @@ def _params(row: Mapping[str, Any], now: str) -> tuple[Any, ...]:
         "recorded_at": str(row.get("recorded_at") or now),
     }
     return tuple(record[c] for c in COLUMNS)
+
+
+def _select(table: str, columns: Iterable[str], where: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """SELECT of `columns` in recording order, filtered on the `where` values that are not None."""
+    chosen = {k: v for k, v in where.items() if v is not None}
+    sql = f"SELECT {', '.join(columns)} FROM {table}"
+    if chosen:
+        sql += " WHERE " + " AND ".join(f"{k} = ?" for k in chosen)
+    return sql + " ORDER BY rowid", tuple(chosen.values())
