@@ -78,6 +78,5 @@ def run_on_ray(
     while pending:  # record each unit's rows as soon as it finishes, whatever the order
         done, pending = ray.wait(pending, num_returns=1)
         finished[done[0]] = ray.get(done[0])
-        if recorder.store is not None:
-            recorder.record(recorder.store, finished[done[0]])
+        recorder.record(finished[done[0]])
     return [row for future in futures for row in finished[future]]  # in the study's order

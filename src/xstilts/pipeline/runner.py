@@ -40,12 +40,14 @@ class Recorder:
 
     def keep(self, new: list[dict[str, Any]]) -> None:
         new = [{**row, "study": self.study.name} for row in new]
-        if self.store is not None:
-            self.record(self.store, new)
+        self.record(new)
         self.rows.extend(new)
 
-    def record(self, store: ResultsStore, rows: list[dict[str, Any]]) -> None:
-        store.record([{**row, "task_version": self.registry.card(row["task"]).version} for row in rows])
+    def record(self, rows: list[dict[str, Any]]) -> None:
+        """Into the store, if this process keeps one (Ray workers leave it to the driver)."""
+        if self.store is not None:
+            versioned = [{**row, "task_version": self.registry.card(row["task"]).version} for row in rows]
+            self.store.record(versioned)
 
     def retrieval_after(
         self, ws: Workspace, phase_name: str, phase: PhaseModel, arm: str, seed: int | None
