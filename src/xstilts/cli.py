@@ -218,6 +218,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     export_options = {"--to": args.to, "--arm": args.arm, "--run-seed": args.run_seed}
     export_options.update({"--data-dir": args.data_dir, "--allow-subset": args.allow_subset or None})
+    export_options["--partial"] = args.partial or None
     given = [option for option, value in export_options.items() if value is not None]
     if args.export is None and given:
         raise XstiltsError(f"{given[0]}: only with --export xtreme")
@@ -233,6 +234,7 @@ def cmd_report(args: argparse.Namespace) -> None:
             arm=args.arm,
             seed=args.run_seed,
             allow_subset=args.allow_subset,
+            partial=args.partial,
             data_dir=args.data_dir,
         )
         print(done.describe())
@@ -485,6 +487,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--run-seed", type=int, metavar="S", help="its training seed (default: its only one)")
     export.add_argument(
         "--allow-subset", action="store_true", help="export a benchmark split even if only part was evaluated"
+    )
+    export.add_argument(
+        "--partial",
+        action="store_true",
+        help="write what evaluate.py cannot score (missing languages, other splits, ...) under "
+        "FOLDER/not-scored/ instead of refusing",
     )
     export.add_argument("--data-dir", type=Path, help="data root for Tatoeba's order (default: the study's)")
     report.set_defaults(func=cmd_report)
