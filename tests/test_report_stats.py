@@ -21,6 +21,7 @@ from xstilts.report.stats import (
     mcnemar_exact,
     paired_difference,
     point_estimate,
+    resample_examples,
     robustness,
     scaling_curve,
     seed_scores,
@@ -77,22 +78,58 @@ def test_several_seeds_equal_to_each_other_give_the_one_seed_interval() -> None:
 
 
 def test_seed_level_widens_the_interval_when_seeds_disagree() -> None:
-    # Additive model: seed s, example i scores x_i + d_s. Seeds and examples are drawn
-    # independently, so the replicate variance is var(d)/S + var(x)/n (population variances).
+    # Additive model: seed s, example i scores x_i + d_s. The example term is var(x)/n; the seed term
+    # is the seeds' sample variance / S (nothing of a seed's score here is example noise).
     rng = np.random.default_rng(11)
     x = rng.normal(0.6, 0.2, size=2000)
     offsets = np.array([-0.03, 0.0, 0.01, 0.04, -0.02])
     agreeing = bootstrap_ci(np.tile(x, (5, 1)), n_resamples=4000)
     disagreeing = bootstrap_ci(x[None, :] + offsets[:, None], n_resamples=4000)
     assert disagreeing.width > 1.5 * agreeing.width
-    expected = math.sqrt(offsets.var() / offsets.size + x.var() / x.size)
+    expected = math.sqrt(offsets.var(ddof=1) / offsets.size + x.var() / x.size)
     assert disagreeing.std_error == pytest.approx(expected, rel=0.05)
     assert disagreeing.estimate == pytest.approx(x.mean() + offsets.mean())
 
 
-def test_two_level_bootstrap_matches_a_loop_per_replicate() -> None:
+def test_seeds_alone_give_the_t_interval() -> None:
+    # No example varies (one value per seed, as a store without per-example files): the interval is
+    # the one-sample t-interval, mean +- t(S-1) s / sqrt(S): t(3, 0.975) = 3.182 for 4 seeds.
+    from scipy.stats import t
+
+    scores = np.array([[70.0], [72.0], [71.0], [75.0]])
+    result = bootstrap_ci(scores, n_resamples=20_000)
+    half = t.ppf(0.975, 3) * scores.std(ddof=1) / 2
+    assert result.estimate == pytest.approx(72.0)
+    assert result.low == pytest.approx(72.0 - half, rel=0.01)
+    assert result.high == pytest.approx(72.0 + half, rel=0.01)
+
+
+def test_example_noise_of_each_seed_is_not_counted_as_seed_variance() -> None:
+    # y[s, i] = x_i + d_s + e[s, i]: each seed also errs on its own examples (e). The score's variance
+    # over new test sets and new seeds is var(x)/n + var(e)/(n S) + var(d)/S. The seeds' sample
+    # variance holds var(d) + var(e)/n, and the report must not count that var(e)/n a second time
+    # (resampling seeds and examples both would count it about 3 - 2/S times).
+    rng = np.random.default_rng(4)
+    n, seeds = 3000, 4
+    x = rng.normal(0.6, 0.1, size=n)
+    noise = rng.normal(0.0, 0.4, size=(seeds, n))
+    no_seed_effect = bootstrap_ci(x + noise, n_resamples=3000)
+    right = math.sqrt(0.1**2 / n + 0.4**2 / (n * seeds))
+    counted_again = math.sqrt(0.1**2 / n + (3 - 2 / seeds) * 0.4**2 / (n * seeds))  # about 1.5 x right
+    # The seed variance estimated from 4 seeds is above 0 by chance (here it adds some 12%).
+    assert 0.95 * right < no_seed_effect.std_error < 1.2 * right < counted_again
+    offsets = np.array([-0.02, 0.01, 0.03, -0.015])
+    values = x + noise + offsets[:, None]
+    with_seed_effect = bootstrap_ci(values, n_resamples=3000)
+    # The seed term: the seed scores' sample variance less the example noise in it, 0.4^2 / n.
+    seed_variance = values.mean(axis=1).var(ddof=1) - 0.4**2 / n
+    expected = math.sqrt(0.1**2 / n + 0.4**2 / (n * seeds) + seed_variance / seeds)
+    assert with_seed_effect.std_error == pytest.approx(expected, rel=0.1)
+
+
+def test_resampled_seed_scores_match_a_loop_per_replicate() -> None:
     # The vectorised count-matrix bootstrap against the scheme written out one replicate at a time
-    # with another generator: draw seeds, draw examples, score every drawn seed on those examples.
+    # with another generator: draw examples, score every seed on them, average the seeds.
     rng = np.random.default_rng(5)
     counts = np.stack(
         [
@@ -104,17 +141,17 @@ def test_two_level_bootstrap_matches_a_loop_per_replicate() -> None:
     loop_rng = np.random.default_rng(99)
     replicates = []
     for _ in range(3000):
-        seeds = loop_rng.integers(0, 3, 3)
         examples = loop_rng.integers(0, 300, 300)
         f1s = []
-        for s in seeds:
+        for s in range(3):
             tp, pred, gold = counts[s, examples].sum(axis=0)
             f1s.append(100 * 2 * tp / (pred + gold))
         replicates.append(np.mean(f1s))
-    result = bootstrap_ci(counts, metric=F1_FROM_COUNTS, n_resamples=3000)
-    assert result.std_error == pytest.approx(np.std(replicates, ddof=1), rel=0.08)
-    assert result.low == pytest.approx(np.quantile(replicates, 0.025), abs=0.25 * result.std_error)
-    assert result.high == pytest.approx(np.quantile(replicates, 0.975), abs=0.25 * result.std_error)
+    (arm,) = resample_examples([{"": counts}], F1_FROM_COUNTS, 3000, seed=0)
+    vectorised = arm[""].replicates.mean(axis=1)
+    assert arm[""].scores == pytest.approx(seed_scores(counts, F1_FROM_COUNTS))
+    assert np.std(vectorised, ddof=1) == pytest.approx(np.std(replicates, ddof=1), rel=0.08)
+    assert np.mean(vectorised) == pytest.approx(np.mean(replicates), abs=0.1 * np.std(replicates))
 
 
 def test_same_seed_same_result_other_seed_other_draws() -> None:
@@ -184,6 +221,19 @@ def test_counts_that_cannot_be_rejected() -> None:
         bootstrap_ci(np.ones((4, 2)), metric=F1_FROM_COUNTS)
 
 
+def test_ratio_of_summed_counts() -> None:
+    from xstilts.report.evidence import RATIO
+
+    # (tokens right, tokens) per sentence: 8 of 10 tokens, 80%, not the mean of 75%, (none), 83%.
+    counts = np.array([[3, 4], [0, 0], [5, 6]])
+    assert point_estimate(counts, RATIO) == pytest.approx(80.0)
+    # Swapping the columns would give 125%: a numerator above its denominator is refused.
+    with pytest.raises(ValueError, match="numerator"):
+        point_estimate(counts[:, ::-1], RATIO)
+    result = bootstrap_ci(counts, RATIO, n_resamples=500)
+    assert 0 <= result.low <= 80.0 <= result.high <= 100.0
+
+
 # --- paired comparison -----------------------------------------------------------------------------
 
 
@@ -238,15 +288,51 @@ def test_paired_bootstrap_rejects_about_five_percent_under_the_null() -> None:
 
 
 def test_one_sided_p_values() -> None:
-    # Replicates centred on the observed 1.0: shifted they are -2..2 in steps of 1 (10 of each).
+    # 50 replicates, 10 each of -1, 0, 1, 2, 3. greater: (1 + #{<= 0} = 20) / 51; less: (1 + #{>= 0}
+    # = 40) / 51; two-sided: twice the smaller, 42 / 51.
     replicates = np.repeat([-1.0, 0.0, 1.0, 2.0, 3.0], 10)
-    # greater: shifted >= 1 -> 20 of 50 -> (1 + 20) / 51; less: shifted <= 1 -> 40 -> 41/51;
-    # two-sided: |shifted| >= 1 -> 40 -> 41/51.
-    assert bootstrap_p_value(1.0, replicates, "greater") == pytest.approx(21 / 51)
-    assert bootstrap_p_value(1.0, replicates, "less") == pytest.approx(41 / 51)
-    assert bootstrap_p_value(1.0, replicates) == pytest.approx(41 / 51)
+    assert bootstrap_p_value(replicates, "greater") == pytest.approx(21 / 51)
+    assert bootstrap_p_value(replicates, "less") == pytest.approx(41 / 51)
+    assert bootstrap_p_value(replicates) == pytest.approx(42 / 51)
+    assert bootstrap_p_value(-replicates) == pytest.approx(42 / 51)
     with pytest.raises(ValueError, match="alternative"):
-        bootstrap_p_value(1.0, replicates, "both")  # type: ignore[arg-type]
+        bootstrap_p_value(replicates, "both")  # type: ignore[arg-type]
+
+
+def test_the_interval_excludes_zero_exactly_when_p_is_below_five_percent() -> None:
+    rng = np.random.default_rng(17)
+    agree = 0
+    for k in range(150):
+        arm, base = correlated_arms(rng, 150, 0.6, rng.uniform(0.0, 0.35))
+        result = paired_difference(arm, base, n_resamples=2000, seed=k)
+        agree += (result.low > 0 or result.high < 0) == (result.p_value < 0.05)
+    assert agree == 150
+
+
+def test_nothing_varies_nothing_tested() -> None:
+    # One example, right for the arm and wrong for the baseline: every replicate is 1. The bootstrap
+    # has no distribution to test against (McNemar, beside it, says p = 1).
+    result = paired_difference([1.0], [0.0])
+    assert result.estimate == 1.0 and math.isnan(result.p_value)
+    assert result.mcnemar is not None and result.mcnemar.p_value == 1.0
+
+
+def test_null_rejection_with_several_seeds_and_seed_variance() -> None:
+    # 200 data sets: both arms the same system, 3 seeds each, a seed effect on the latent scale and
+    # per-seed example noise. A valid test at 0.05 rejects about 10 (binomial sd about 3); resampling
+    # seeds and examples both, as this module once did, rejected about 20.
+    rng = np.random.default_rng(23)
+    threshold = norm.ppf(0.4)
+    rejections = 0
+    for k in range(200):
+        z = rng.normal(size=300)
+
+        def arm(z: np.ndarray = z) -> np.ndarray:
+            seeds = rng.normal(0, 0.15, size=(3, 1))
+            return (z + seeds + rng.normal(0, 0.5, size=(3, 300)) > threshold).astype(float)
+
+        rejections += paired_difference(arm(), arm(), n_resamples=400, seed=k).p_value < 0.05
+    assert 2 <= rejections <= 16
 
 
 def test_mcnemar_exact_equals_the_binomial_by_hand() -> None:
@@ -267,6 +353,14 @@ def test_mcnemar_exact_equals_the_binomial_by_hand() -> None:
     both = mcnemar_exact(np.stack([arm, arm_seed_2]), base)
     assert [p.p_value for p in both.pairs] == pytest.approx([112 / 1024, 2 / 32])
     assert both.p_value == pytest.approx(112 / 1024)
+    # Seeds that disagree in direction (one 15 examples better, one 15 worse) reject nothing.
+    base = np.zeros(40)
+    better, worse = base.copy(), base.copy()
+    better[:15] = 1
+    base_worse = base.copy()
+    base_worse[20:35] = 1
+    split = mcnemar_exact(np.stack([better, worse]), np.stack([base, base_worse]))
+    assert split.p_value == 1.0
     with pytest.raises(ValueError, match="0/1"):
         mcnemar_exact(np.array([0.5, 1.0]), np.array([1.0, 0.0]))
 
@@ -280,15 +374,21 @@ def test_mcnemar_only_for_zero_one_values_under_a_mean() -> None:
 
 
 def test_paired_difference_with_seeds() -> None:
-    # Arm: 3 seeds, baseline: 2 seeds (seeds are resampled per arm, so the counts may differ).
+    # Arm: 3 seeds, baseline: 2 (the counts may differ).
     rng = np.random.default_rng(6)
     x = rng.normal(0.5, 0.2, size=1500)
-    arm = x[None, :] + np.array([0.05, 0.09, 0.07])[:, None]
-    base = x[None, :] + np.array([0.0, 0.0])[:, None]
+    arm_offsets, base_offsets = np.array([0.05, 0.09, 0.07]), np.array([0.0, 0.02])
+    arm = x[None, :] + arm_offsets[:, None]
+    base = x[None, :] + base_offsets[:, None]
     result = paired_difference(arm, base, n_resamples=4000)
-    assert result.estimate == pytest.approx(0.07)
-    # The shared x cancels; what is left is the arm's seed spread: var([.05,.09,.07]) / 3.
-    assert result.std_error == pytest.approx(math.sqrt(np.var([0.05, 0.09, 0.07]) / 3), rel=0.06)
+    assert result.estimate == pytest.approx(0.06)
+    # The shared x cancels; what is left is each arm's seed spread: s2(arm) / 3 + s2(baseline) / 2.
+    expected = math.sqrt(arm_offsets.var(ddof=1) / 3 + base_offsets.var(ddof=1) / 2)
+    assert result.std_error == pytest.approx(expected, rel=1e-6)
+    # A trained baseline with one seed hides its seed variance: it is given the arm's (pooled);
+    # a fixed one (the pretrained encoder) has none.
+    one = paired_difference(arm, base[:1], n_resamples=4000)
+    assert one.std_error == pytest.approx(math.sqrt(arm_offsets.var(ddof=1) * (1 / 3 + 1)), rel=1e-6)
     with pytest.raises(ValueError, match="not aligned"):
         paired_difference(arm, base[:, :-1])
 
@@ -312,12 +412,12 @@ def test_language_average_difference_resamples_languages_independently_and_share
     assert result.p_value < 0.05
 
     # One arm with 4 seeds whose offsets hold in every language (a seed is one model): the seed term
-    # of the average is var(offsets)/S, not var(offsets)/(S*L) as per-language seed draws would give.
+    # of the average is s2(offsets)/S, not s2(offsets)/(S*L) as independent languages would give.
     offsets = np.array([-0.1, 0.0, 0.05, 0.1])
     seeded = {lang: values[None, :] + offsets[:, None] for lang, values in base.items()}
     average = language_average(seeded, n_resamples=4000)
     examples_term = sum(base[lg].var() / n for lg, n in sizes.items()) / len(sizes) ** 2
-    assert average.std_error == pytest.approx(math.sqrt(offsets.var() / 4 + examples_term), rel=0.06)
+    assert average.std_error == pytest.approx(math.sqrt(offsets.var(ddof=1) / 4 + examples_term), rel=0.06)
     assert not isinstance(average, Difference)
     with pytest.raises(ValueError, match="languages"):
         language_average(arm, {"de": base["de"]})
@@ -362,6 +462,9 @@ def test_scaling_curve_bands() -> None:
         points[volume] = np.stack([values, values])  # two identical seeds
     curve = scaling_curve(points, metric=PERCENT, n_resamples=1000)
     assert [p.x for p in curve] == [1000.0, 2000.0, 4000.0]
+    # Two identical seeds: the band is the binomial one, 2 * 1.96 * sqrt(p (1 - p) / n) points wide.
+    p = curve[0].interval.estimate / 100
+    assert curve[0].interval.width == pytest.approx(2 * 196 * math.sqrt(p * (1 - p) / 800), rel=0.1)
     means = [p.interval.estimate for p in curve]
     assert means == sorted(means)
     for point in curve:

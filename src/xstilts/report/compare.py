@@ -2,9 +2,13 @@
 
 Every comparison uses one level of evidence for all the arms in it (`Comparer.evidence`): per-example
 scores when each of them has them, else seed-level scores when each can be resampled, else point
-estimates alone (one seed and no per-example scores: there is nothing to resample). Each
-comparison draws from its own random stream, derived from the report's seed and the comparison's
-name, so a number does not change when another arm or task is added to the study.
+estimates alone (one seed and no per-example scores: there is nothing to resample).
+
+All the arms of a section are resampled at once (`stats.resample_examples`, one matrix product per
+language for all of them), on draws named by the report's seed, the section and the language: every
+arm is scored on the same resamples, so every comparison is paired, and a number does not change
+when another arm or task is added to the study. Each comparison's seed term has a stream of its own,
+named by the comparison.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from xstilts.report.design import CurveSpec
 from xstilts.report.evidence import Evidence, ExampleSource, arm_is_fixed, seed_level
 from xstilts.report.model import CurvePoint, Delta, DeltaRow
 from xstilts.report.sections import Gathered, seed_averages
-from xstilts.report.stats import Difference, Interval, language_average, paired_difference, scaling_curve
+from xstilts.report.stats import (
+    Interval,
+    Resampled,
+    compare,
+    mcnemar_if_binary,
+    pool,
+    resample_examples,
+    summarise,
+)
 
 
 class Comparer:
@@ -29,6 +41,8 @@ class Comparer:
         # Per section, {language: example ids} that every arm's examples are aligned to.
         self._references: dict[str, dict[str, np.ndarray]] = {}
         self.levels: dict[str, int] = {"examples": 0, "seeds": 0, "none": 0}
+        # (section, level) -> {label: {language: Resampled}}
+        self._resampled: dict[tuple[str, str], dict[str, dict[str, Resampled]]] = {}
 
     def stream(self, *parts: str) -> np.random.SeedSequence:
         return np.random.SeedSequence([self.seed, zlib.crc32("\x1f".join(parts).encode())])
@@ -46,6 +60,9 @@ class Comparer:
             )
         return self._examples[key]
 
+    def _seed_evidence(self, g: Gathered, label: str) -> Evidence | None:
+        return seed_level(g.cells(label), fixed=arm_is_fixed(g.source[label][1]))
+
     def evidence(self, g: Gathered, labels: list[str]) -> tuple[str, dict[str, Evidence]]:
         """The common level of evidence of `labels` in section `g` and each label's evidence."""
         if g.baseline is not None:
@@ -53,13 +70,29 @@ class Comparer:
         examples = {label: self._example_evidence(g, label) for label in labels}
         if all(e is not None for e in examples.values()):
             return "examples", {k: v for k, v in examples.items() if v is not None}
-        seeds = {}
-        for label in labels:
-            fixed = arm_is_fixed(g.source[label][1])
-            seeds[label] = seed_level(g.cells(label), fixed=fixed)
+        seeds = {label: self._seed_evidence(g, label) for label in labels}
         if all(e is not None and e.resamplable for e in seeds.values()):
             return "seeds", {k: v for k, v in seeds.items() if v is not None}
         return "none", {}
+
+    def _resample(self, g: Gathered, level: str) -> dict[str, dict[str, Resampled]]:
+        """Every label of the section with evidence at `level`, resampled together, once."""
+        key = (g.key, level)
+        if key not in self._resampled:
+            labels = ([g.baseline] if g.baseline else []) + [a for a in g.arms if a != g.baseline]
+            found = {
+                label: self._example_evidence(g, label)
+                if level == "examples"
+                else self._seed_evidence(g, label)
+                for label in labels
+            }
+            usable = {label: e for label, e in found.items() if e is not None}
+            metric = next(iter(usable.values())).metric
+            resampled = resample_examples(
+                [e.by_language for e in usable.values()], metric, self.resamples, self.stream(g.key, level)
+            )
+            self._resampled[key] = dict(zip(usable, resampled, strict=True))
+        return self._resampled[key]
 
     def deltas(self, g: Gathered) -> list[DeltaRow]:
         if g.baseline is None:
@@ -78,31 +111,39 @@ class Comparer:
             if level == "none":
                 rows.append(self._point_deltas(g, label, languages))
                 continue
-            arm, base = found[label], found[g.baseline]
-            average = language_average(
-                arm.only(languages),
-                base.only(languages),
-                arm.metric,
-                self.resamples,
-                self.confidence,
-                self.stream(g.key, label, "average"),
-            )
-            per_language = {
-                lang: _delta(
-                    paired_difference(
-                        arm.by_language[lang],
-                        base.by_language[lang],
-                        arm.metric,
-                        self.resamples,
-                        self.confidence,
-                        self.stream(g.key, label, lang),
-                    ),
-                    mcnemar=level == "examples",
-                )
-                for lang in languages
-            }
-            rows.append(DeltaRow(label, per_language, _delta(average), level))  # type: ignore[arg-type]
+            rows.append(self._delta_row(g, label, languages, level, found))
         return rows
+
+    def _delta_row(
+        self, g: Gathered, label: str, languages: list[str], level: str, found: dict[str, Evidence]
+    ) -> DeltaRow:
+        resampled = self._resample(g, level)
+        arm, base = resampled[label], resampled[g.baseline or ""]
+        arm_evidence, base_evidence = found[label], found[g.baseline or ""]
+
+        def difference(chosen: list[str], name: str, mcnemar: Any = None) -> Delta:
+            stream = self.stream(g.key, label, name)
+            result = compare(
+                arm,
+                base,
+                chosen,
+                self.confidence,
+                stream,
+                mcnemar=mcnemar,
+                baseline_fixed=base_evidence.fixed,
+            )
+            tested = result.mcnemar.p_value if result.mcnemar is not None else None
+            return Delta(result.estimate, result.low, result.high, result.p_value, tested)
+
+        per_language = {}
+        for lang in languages:
+            mcnemar = None
+            if level == "examples":  # McNemar tests examples; seed-level scores are not 0/1 anyway
+                mcnemar = mcnemar_if_binary(
+                    arm_evidence.by_language[lang], base_evidence.by_language[lang], arm_evidence.metric
+                )
+            per_language[lang] = difference([lang], lang, mcnemar)
+        return DeltaRow(label, per_language, difference(languages, "average"), level)  # type: ignore[arg-type]
 
     def _point_deltas(self, g: Gathered, label: str, languages: list[str]) -> DeltaRow:
         arm, base = g.cells(label), g.cells(g.baseline or "")
@@ -128,16 +169,20 @@ class Comparer:
         present = [(x, names) for x, names in present if names]
         if level == "none":
             return [self._point_curve(g, x, names, languages) for x, names in present]
-        pooled = {
-            x: {lang: np.concatenate([found[a].by_language[lang] for a in names]) for lang in languages}
-            for x, names in present
-        }
-        base = found[g.baseline].only(languages) if g.baseline else None
-        metric = found[arms[0]].metric
-        stream = self.stream(g.key, spec.variable, spec.label)
-        curve = scaling_curve(pooled, metric, base, self.resamples, self.confidence, stream)
-        names_at = dict(present)
-        return [_curve_point(p.x, p.interval, names_at[p.x]) for p in curve]
+        resampled = self._resample(g, level)
+        fixed = found[g.baseline].fixed if g.baseline else False
+        points = []
+        for x, names in present:
+            pooled = pool([resampled[a] for a in names])
+            stream = self.stream(g.key, spec.variable, spec.label, repr(x))
+            if g.baseline:
+                interval: Interval = compare(
+                    pooled, resampled[g.baseline], languages, self.confidence, stream, baseline_fixed=fixed
+                )
+            else:
+                interval = summarise(pooled, languages, self.confidence, stream)
+            points.append(_curve_point(x, interval, names))
+        return sorted(points, key=lambda p: p.x)
 
     def _point_curve(self, g: Gathered, x: float, names: list[str], languages: list[str]) -> CurvePoint:
         def average(label: str) -> float:
@@ -147,12 +192,6 @@ class Comparer:
         base = average(g.baseline) if g.baseline else 0.0
         estimate = statistics.fmean(average(a) for a in names) - base
         return CurvePoint(x, estimate, None, None, tuple(names))
-
-
-def _delta(result: Difference | Interval, mcnemar: bool = False) -> Delta:
-    assert isinstance(result, Difference)
-    tested = result.mcnemar.p_value if mcnemar and result.mcnemar is not None else None
-    return Delta(result.estimate, result.low, result.high, result.p_value, tested)
 
 
 def _curve_point(x: float, interval: Interval, names: Any) -> CurvePoint:

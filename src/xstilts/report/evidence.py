@@ -53,6 +53,8 @@ class Ratio:
     def check(self, values: NDArray[np.float64]) -> None:
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError("ratio counts must be finite and non-negative")
+        if np.any(values[..., 0] > values[..., 1]):
+            raise ValueError("an example has a numerator above its denominator (more right than counted)")
 
 
 RATIO = Ratio()
@@ -177,6 +179,11 @@ class ExampleSource:
                 values = np.stack([np.asarray(e.columns[c], dtype=np.float64) for c in columns], axis=-1)
                 per_seed.append(values[order] if stats_metric.width > 1 else values[order, 0])
             arrays[lang] = np.stack(per_seed)
+            try:
+                stats_metric.check(arrays[lang])
+            except ValueError as err:  # a damaged file: this arm falls back, the report goes on
+                self.problems.append(f"{where} {lang}: per-example scores unusable: {err}")
+                return None
         return Evidence(arrays, stats_metric, "examples", fixed=arm_is_fixed(phase))
 
 

@@ -22,46 +22,57 @@ Values are given as (n_examples,) [or (n_examples, 3) for counts] for one seed, 
 (n_seeds, n_examples) [(n_seeds, n_examples, 3)] for several. With several seeds the score of an
 arm is the mean over seeds of each seed's score (as `xstilts results` averages seeds).
 
-Resampling scheme
------------------
-One seed: the nonparametric bootstrap over examples, percentile interval (Efron & Tibshirani 1993,
-*An Introduction to the Bootstrap*, ch. 6 and 13).
+Examples
+--------
+The nonparametric bootstrap over examples, percentile interval (Efron & Tibshirani 1993, *An
+Introduction to the Bootstrap*, ch. 6 and 13). `resample_examples` scores every seed of every arm on
+the same resamples of a language's examples: every seed's model is evaluated on the one test set,
+so a new test set would be shared by all seeds and all arms. The resamples are named by the
+language under the caller's seed, so an arm's replicates do not depend on which other arms are
+resampled with it.
 
-Several seeds: a two-level bootstrap that resamples seeds and examples. Each replicate draws
-n_seeds seed indices with replacement and n_examples example indices with replacement, and scores
-every drawn seed on the *same* drawn examples. Seeds and examples are crossed, not nested: every
-seed's model is evaluated on the one test set, so a new test set would be shared by all seeds.
-Drawing a fresh set of examples per seed would treat the seeds' test sets as independent and
-average the example-level noise away (the interval would shrink with the number of seeds although
-the test set does not grow). Resampling rows and columns of a crossed array independently is Owen's
-"pigeonhole" bootstrap (Owen 2007, Ann. Appl. Stat. 1(2)); no bootstrap of a crossed design is
-exactly unbiased (McCullagh 2000, Bernoulli 6(2)) and this one errs on the wide side. With few
-seeds the seed level is coarse (three seeds give ten distinct multisets) and, like every
-bootstrap, underestimates the seed variance by a factor (n_seeds - 1) / n_seeds.
+Seeds
+-----
+Several seeds add a second source of variance: a seed's score moves with the seed (initialisation,
+data order) as well as with the test set. Resampling seeds as well as examples (Owen's 2007
+"pigeonhole" bootstrap, which this module did first) counts each seed's own example noise about
+3 - 2/S times and, with three seeds, has only ten distinct seed multisets: simulated 95% intervals
+covered 99.5% without seed variance and 82-90% with it. Instead the score is split in two terms:
 
-Paired comparison (`paired_difference`): arm and baseline are scored on the same drawn examples in
-every replicate (Koehn 2004, "Statistical significance tests for machine translation evaluation";
-Dror et al. 2018, "The Hitchhiker's Guide to Testing Statistical Significance in NLP"), so what the
-two arms share (hard examples are hard for both) cancels from the difference. Seeds are resampled
-independently for each arm: an arm's seed 1 and the baseline's seed 1 start target training from
-different encoders, so there is nothing to pair them on (and arms may have different seed counts).
-The p-value is the paired bootstrap test with the replicate distribution shifted to the null
-(Berg-Kirkpatrick et al. 2012, "An empirical investigation of statistical significance in NLP";
-Efron & Tibshirani 1993 ch. 16): with d the observed difference and d* the replicates,
-two-sided p = (1 + #{|d* - d| >= |d|}) / (1 + B), one-sided "greater" counts d* - d >= d, the "+1"
-keeps a Monte Carlo p-value valid (Davison & Hinkley 1997, *Bootstrap Methods and their
-Application*, sec. 4.2). For 0/1 correctness the exact McNemar test (McNemar 1947; a binomial
-test on the discordant pairs) is reported beside it as a cross-check. With several seeds McNemar
-is run for every (arm seed, baseline seed) pair and the combined p-value is the largest: the
-intersection-union test (Berger 1982, Technometrics 24(4)), valid at its level without correction
-for "the arm differs from the baseline whichever seeds are compared". Pooling discordant pairs over
-seeds would not be a valid test: the same examples recur in every seed, so the pairs are not
-independent.
+  * the example term: replicates of the mean over all seeds, each seed scored on the same
+    resamples (each seed's example noise counted once, averaged over seeds);
+  * the seed term: the seeds' sample variance of their scores less the example noise in it (the
+    variance of a seed's score around the seeds' mean over the resamples, times S / (S - 1)),
+    floored at 0, over S; drawn as Student's t with S - 1 degrees of freedom (Welch-Satterthwaite
+    for a difference of two arms: Welch 1947), as a t-interval accounts for a variance estimated
+    from few seeds.
 
-Language averages (`language_average`): the score is the unweighted mean over languages (XTREME's
-rule). Each language's examples are resampled independently (its test set is a separate sample),
-the drawn seeds are shared by all languages in a replicate (a seed is one model evaluated in every
-language), and each replicate's languages are averaged.
+Each replicate is the example replicate plus a draw of the seed term; the interval is percentiles of
+those. In simulations of 0/1 correctness with 3 seeds per arm (tests and `docs/benchmarks.md`) the
+95% interval of a difference covered 96-98% and the test rejected 2-4% under the null; one seed,
+95% and 5%. With one value per seed (a store without per-example files) the interval is the
+t-interval over seeds. A trained arm with one seed hides its seed variance; compared with an arm of
+several seeds it is given theirs (`compare`); the pretrained encoder is one fixed model, no seed term.
+
+Paired comparison (`compare`, `paired_difference`): arm and baseline are scored on the same drawn
+examples in every replicate (Koehn 2004, "Statistical significance tests for machine translation
+evaluation"; Dror et al. 2018, "The Hitchhiker's Guide to Testing Statistical Significance in NLP"),
+so what the two arms share (hard examples are hard for both) cancels from the difference. The
+p-value is Koehn's paired bootstrap test, the share of replicates on the wrong side of 0
+(`bootstrap_p_value`): the smallest level at which the percentile interval excludes 0, so a
+difference marked significant by its interval and its p-value never disagree. When nothing varies at
+all (every replicate equal) the bootstrap has no distribution: p is NaN unless the difference is 0.
+For 0/1 correctness the exact McNemar test (McNemar 1947; a binomial test on the discordant pairs)
+is reported beside it as a cross-check. With several seeds McNemar is run for every (arm seed,
+baseline seed) pair and combined by the intersection-union test (Berger 1982, Technometrics 24(4)):
+the largest one-sided p-value, and two-sided twice the smaller of the two directions' largest (a
+pair better and a pair worse reject nothing). Pooling discordant pairs over seeds would not be a
+valid test: the same examples recur in every seed, so the pairs are not independent.
+
+Language averages (`language_average`, `compare` over several languages): the score is the
+unweighted mean over languages (XTREME's rule). Each language's examples are resampled
+independently (its test set is a separate sample), and a seed's score is its language average (a
+seed is one model evaluated in every language), so the seed term is that of the averages.
 
 Scaling curves (`scaling_curve`): per x, the estimate and a pointwise band (each point resampled on
 its own); not a simultaneous band over the whole curve.
@@ -71,6 +82,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
@@ -160,7 +172,7 @@ def _as_seeds(values: ArrayLike, metric: Metric, what: str = "values") -> NDArra
         array = np.asarray(values, dtype=np.float64)
     except ValueError as error:  # ragged: seeds with different numbers of examples
         raise ValueError(f"{what}: every seed must score the same examples ({error})") from None
-    if metric.width == 1 and array.ndim >= 1:
+    if metric.width == 1 and array.ndim >= 1 and not (array.ndim == 3 and array.shape[-1] == 1):
         array = array[..., None]  # a Mean's scalar per example is a width-1 row of sums
     if array.ndim == 2:
         array = array[None]  # one seed
@@ -250,6 +262,26 @@ def _check_options(n_resamples: int, confidence: float) -> None:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
 
 
+def _check_alternative(alternative: str) -> None:
+    if alternative not in ("two-sided", "greater", "less"):
+        raise ValueError(f"alternative must be two-sided, greater or less, not {alternative!r}")
+
+
+def child_stream(seed: SeedLike, *key: int) -> np.random.SeedSequence:
+    """The stream named `key` under `seed`. Unlike `SeedSequence.spawn`, it leaves `seed` as it was
+    and does not depend on how many streams were taken before: a name always gives the same draws."""
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, *key))
+
+
+def _name_key(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8"))
+
+
+# Stream names under a call's seed: the seed term's draws, and each language's example draws.
+_SEED_TERM, _EXAMPLES = 0, 1
+
+
 def _count_matrix(rng: np.random.Generator, rows: int, n: int) -> NDArray[np.float64]:
     """`rows` bootstrap resamples of n examples as counts: W[r, i] = times example i is drawn."""
     indices = rng.integers(0, n, size=(rows, n))
@@ -257,93 +289,229 @@ def _count_matrix(rng: np.random.Generator, rows: int, n: int) -> NDArray[np.flo
     return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.float64)
 
 
-def _replicates(
-    arms: Sequence[Mapping[str, NDArray[np.float64]]],
+@dataclass(frozen=True)
+class Resampled:
+    """One arm in one language: each seed's score on the whole test set, (n_seeds,), and on every
+    bootstrap resample of the examples, (n_resamples, n_seeds)."""
+
+    scores: NDArray[np.float64]
+    replicates: NDArray[np.float64]
+
+
+def resample_examples(
+    arms: Sequence[Mapping[str, ArrayLike]],
     metric: Metric,
     n_resamples: int,
     seed: SeedLike,
     paired: bool = True,
-) -> tuple[list[float], list[NDArray[np.float64]]]:
-    """Point estimates and bootstrap replicates (n_resamples,) of each arm's language average.
+) -> list[dict[str, Resampled]]:
+    """Every arm's per-seed scores on bootstrap resamples of each language's examples.
 
-    `arms[a][language]` is (n_seeds_a, n_examples_language, width). Languages get independent example
-    streams; within a language, `paired` arms share the drawn examples. Each arm draws its seeds once
-    per replicate, for all languages.
+    `arms[a][language]` is (n_seeds, n_examples[, width]); an arm may lack a language. A language's
+    resamples come from the stream named by the language, and `paired` arms share them (all arms
+    with the language must then score the same examples, aligned), so an arm's numbers do not
+    depend on which other arms are resampled with it. `paired=False` gives each arm its own draws.
     """
-    languages = sorted(arms[0])
-    if not languages:
-        raise ValueError("no languages to score")
-    for a, arm in enumerate(arms):
-        if sorted(arm) != languages:
-            raise ValueError(f"arm {a} has languages {sorted(arm)}, arm 0 has {languages}")
-        seed_counts = {arm[lang].shape[0] for lang in languages}
-        if len(seed_counts) > 1:
-            raise ValueError(f"arm {a}: every language must have the same seeds (seed counts {seed_counts})")
-    for lang in languages:
-        sizes = {arm[lang].shape[1] for arm in arms}
+    _check_options(n_resamples, 0.5)
+    arrays = [{lang: _as_seeds(v, metric, lang) for lang, v in arm.items()} for arm in arms]
+    resampled: list[dict[str, Resampled]] = [{} for _ in arms]
+    for lang in sorted({lang for arm in arrays for lang in arm}):
+        having = [a for a, arm in enumerate(arrays) if lang in arm]
+        sizes = {arrays[a][lang].shape[1] for a in having}
         if paired and len(sizes) > 1:
             raise ValueError(f"{lang}: paired arms must score the same examples (sizes {sorted(sizes)})")
-
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    streams = root.spawn(len(arms) + len(languages))
-    seed_indices = []
-    for arm, stream in zip(arms, streams[: len(arms)], strict=True):
-        n_seeds = arm[languages[0]].shape[0]
-        seed_indices.append(np.random.default_rng(stream).integers(0, n_seeds, size=(n_resamples, n_seeds)))
-
-    points = [0.0] * len(arms)
-    replicates = [np.zeros(n_resamples) for _ in arms]
-    for lang, stream in zip(languages, streams[len(arms) :], strict=True):
-        # Paired arms share one example stream; unpaired ones get one each, so that no stream's
-        # draws interleave with another's and the replicates do not depend on the block size.
-        rngs = [np.random.default_rng(s) for s in ([stream] if paired else stream.spawn(len(arms)))]
-        # (n_examples, n_seeds * width): one matrix product gives every seed's sums at once.
-        matrices = [arm[lang].transpose(1, 0, 2).reshape(arm[lang].shape[1], -1) for arm in arms]
-        for a, arm in enumerate(arms):
-            points[a] += float(_seed_scores(arm[lang], metric).mean()) / len(languages)
-        block = max(1, min(n_resamples, _BLOCK_ENTRIES // max(arm[lang].shape[1] for arm in arms)))
+        stream = child_stream(seed, _EXAMPLES, _name_key(lang))
+        # (n_examples, n_seeds * width) per arm: one matrix product gives every seed's sums at once,
+        # and paired arms, drawn together, share one product.
+        matrices = [arrays[a][lang].transpose(1, 0, 2).reshape(arrays[a][lang].shape[1], -1) for a in having]
+        if paired:
+            draws = [(np.random.default_rng(stream), np.concatenate(matrices, axis=1))]
+        else:
+            draws = [
+                (np.random.default_rng(child_stream(stream, a)), m)
+                for a, m in zip(having, matrices, strict=True)
+            ]
+        replicates = {a: np.empty((n_resamples, arrays[a][lang].shape[0])) for a in having}
+        block = max(1, min(n_resamples, _BLOCK_ENTRIES // max(sizes)))
         for start in range(0, n_resamples, block):
             stop = min(start + block, n_resamples)
-            weights = None
-            for a, (arm, matrix) in enumerate(zip(arms, matrices, strict=True)):
-                n_seeds, n, width = arm[lang].shape
-                if weights is None or not paired:
-                    weights = _count_matrix(rngs[0 if paired else a], stop - start, n)
-                sums = (weights @ matrix).reshape(stop - start, n_seeds, width)
-                per_seed = metric.from_sums(sums, n)  # (block, n_seeds): every seed on the drawn examples
-                drawn = np.take_along_axis(per_seed, seed_indices[a][start:stop], axis=1)
-                replicates[a][start:stop] += drawn.mean(axis=1) / len(languages)
-    return points, replicates
+            columns = np.concatenate(
+                [_count_matrix(rng, stop - start, matrix.shape[0]) @ matrix for rng, matrix in draws], axis=1
+            )
+            at = 0
+            for a in having:
+                n_seeds, n, width = arrays[a][lang].shape
+                part = columns[:, at : at + n_seeds * width].reshape(stop - start, n_seeds, width)
+                replicates[a][start:stop] = metric.from_sums(part, n)
+                at += n_seeds * width
+        for a in having:
+            resampled[a][lang] = Resampled(_seed_scores(arrays[a][lang], metric), replicates[a])
+    return resampled
 
 
-def _interval(estimate: float, replicates: NDArray[np.float64], confidence: float) -> Interval:
-    alpha = 1.0 - confidence
-    low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
+def pool(arms: Sequence[Mapping[str, Resampled]]) -> dict[str, Resampled]:
+    """Several arms resampled together, as if their seeds were the seeds of one arm (a scaling
+    curve's point made of several arms); languages all of them have."""
+    languages = [lang for lang in arms[0] if all(lang in arm for arm in arms)]
+    return {
+        lang: Resampled(
+            np.concatenate([arm[lang].scores for arm in arms]),
+            np.concatenate([arm[lang].replicates for arm in arms], axis=1),
+        )
+        for lang in languages
+    }
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One arm's language average: the estimate, its example-level replicates (every seed scored on
+    the same resamples, averaged) and the seed term (the variance of a seed's score around the
+    seeds' mean that is not example noise)."""
+
+    estimate: float
+    replicates: NDArray[np.float64]
+    seed_variance: float
+    n_seeds: int
+    varies: bool  # whether anything at all varies: the examples' scores or the seeds'
+
+
+def _side(arm: Mapping[str, Resampled], languages: Sequence[str]) -> _Side:
+    if not languages:
+        raise ValueError("no languages to score")
+    missing = [lang for lang in languages if lang not in arm]
+    if missing:
+        raise ValueError(f"no scores for languages {missing}")
+    counts = {arm[lang].scores.size for lang in languages}
+    if len(counts) > 1:
+        raise ValueError(f"every language must have the same seeds (seed counts {sorted(counts)})")
+    # A seed is one model evaluated in every language: average languages within each seed.
+    scores = np.mean([arm[lang].scores for lang in languages], axis=0)
+    replicates = np.mean([arm[lang].replicates for lang in languages], axis=0)  # (B, S)
+    n_seeds, resamples = scores.size, replicates.shape[0]
+    seed_variance = 0.0
+    if n_seeds > 1:
+        # The seeds' sample variance holds the seed-to-seed variance plus each seed's own example
+        # noise (its errors that the other seeds do not share). That noise is measured by how a seed's
+        # score moves around the seeds' mean over the resamples, a variance of (S - 1) / S of it.
+        deviations = replicates - replicates.mean(axis=1, keepdims=True)
+        noise = (
+            float(deviations.var(axis=0, ddof=1).mean()) * n_seeds / (n_seeds - 1) if resamples > 1 else 0.0
+        )
+        seed_variance = max(0.0, float(scores.var(ddof=1)) - noise)
+    varies = bool(np.ptp(replicates) > 0 or np.ptp(scores) > 0)
+    return _Side(float(scores.mean()), replicates.mean(axis=1), seed_variance, n_seeds, varies)
+
+
+def _seed_term(
+    terms: Sequence[tuple[float, int]], size: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """`size` draws of the seed term of a score or a difference: `terms` are (variance, degrees of
+    freedom) of each arm's part, its seed variance over its number of seeds. With known variances the
+    draws would be normal; estimated from a few seeds they are Student's t with the Welch-Satterthwaite
+    degrees of freedom (Welch 1947), as Welch's t-interval widens for the same reason."""
+    terms = [(variance, df) for variance, df in terms if variance > 0 and df > 0]
+    total = sum(variance for variance, _ in terms)
+    if total == 0:
+        return np.zeros(size)
+    freedom = total**2 / sum(variance**2 / df for variance, df in terms)
+    return math.sqrt(total) * rng.standard_t(freedom, size=size)
+
+
+def _interval(
+    estimate: float, replicates: NDArray[np.float64], std_error: float, confidence: float
+) -> Interval:
+    # Order statistics k and B + 1 - k of the sorted replicates, k = ceil(B * alpha / 2): the interval
+    # excludes 0 exactly when `bootstrap_p_value` is below 1 - confidence (for B of 1,000 or more),
+    # so a bold difference and its p-value never disagree.
+    ordered = np.sort(replicates)
+    k = max(1, math.ceil(ordered.size * (1.0 - confidence) / 2 - 1e-9))
     return Interval(
         estimate=float(estimate),
-        low=float(low),
-        high=float(high),
-        std_error=float(np.std(replicates, ddof=1)) if replicates.size > 1 else 0.0,
+        low=float(ordered[k - 1]),
+        high=float(ordered[ordered.size - k]),
+        std_error=std_error,
         confidence=confidence,
-        n_resamples=int(replicates.size),
+        n_resamples=int(ordered.size),
     )
 
 
-def bootstrap_p_value(
-    difference: float, replicates: NDArray[np.float64], alternative: Alternative = "two-sided"
-) -> float:
-    """Null-shifted bootstrap p-value of an observed difference (Berg-Kirkpatrick et al. 2012): the
-    replicates minus the observed difference approximate the difference's distribution under H0."""
-    shifted = np.asarray(replicates, dtype=np.float64) - difference
-    if alternative == "two-sided":
-        extreme = np.abs(shifted) >= abs(difference)
-    elif alternative == "greater":
-        extreme = shifted >= difference
-    elif alternative == "less":
-        extreme = shifted <= difference
+def bootstrap_p_value(replicates: ArrayLike, alternative: Alternative = "two-sided") -> float:
+    """The paired bootstrap test of Koehn (2004): the share of replicates on the wrong side of 0,
+    p = (1 + #{d* <= 0}) / (1 + B) for "greater" (the arm better), (1 + #{d* >= 0}) / (1 + B) for
+    "less", and twice the smaller of the two (at most 1) two-sided: the smallest level at which the
+    percentile interval excludes 0. The "+1" keeps a Monte Carlo p-value valid (Davison & Hinkley
+    1997, sec. 4.2)."""
+    _check_alternative(alternative)
+    values = np.asarray(replicates, dtype=np.float64)
+    greater = (1 + np.count_nonzero(values <= 0)) / (1 + values.size)
+    less = (1 + np.count_nonzero(values >= 0)) / (1 + values.size)
+    if alternative == "greater":
+        return float(greater)
+    if alternative == "less":
+        return float(less)
+    return float(min(1.0, 2 * min(greater, less)))
+
+
+def summarise(
+    arm: Mapping[str, Resampled], languages: Sequence[str], confidence: float, seed: SeedLike
+) -> Interval:
+    """One arm's language average with its interval (`seed` names the seed term's draws)."""
+    side = _side(arm, languages)
+    term = [(side.seed_variance / side.n_seeds, side.n_seeds - 1)]
+    replicates = side.replicates + _seed_term(term, side.replicates.size, np.random.default_rng(seed))
+    std_error = math.sqrt(_variance(side.replicates) + side.seed_variance / side.n_seeds)
+    return _interval(side.estimate, replicates, std_error, confidence)
+
+
+def _variance(replicates: NDArray[np.float64]) -> float:
+    return float(np.var(replicates, ddof=1)) if replicates.size > 1 else 0.0
+
+
+def compare(
+    arm: Mapping[str, Resampled],
+    baseline: Mapping[str, Resampled],
+    languages: Sequence[str],
+    confidence: float,
+    seed: SeedLike,
+    alternative: Alternative = "two-sided",
+    mcnemar: McNemar | None = None,
+    baseline_fixed: bool = False,
+) -> Difference:
+    """Arm minus baseline on the average of `languages`: the interval of the difference and the
+    paired bootstrap p-value. `arm` and `baseline` must come from one `resample_examples` call
+    (paired: the same resamples); `seed` names the seed term's draws.
+
+    A trained arm with one seed has a seed variance that its one score cannot show. When the other
+    side has several seeds, it is given theirs (arms trained alike vary alike, the pooled-variance
+    assumption); `baseline_fixed` says the baseline has no seed variance at all (the pretrained
+    encoder, one fixed model)."""
+    _check_alternative(alternative)
+    a, b = _side(arm, languages), _side(baseline, languages)
+    terms = []
+    for side, other, fixed in ((a, b, False), (b, a, baseline_fixed)):
+        if side.n_seeds > 1:
+            terms.append((side.seed_variance / side.n_seeds, side.n_seeds - 1))
+        elif not fixed and other.n_seeds > 1:
+            terms.append((other.seed_variance, other.n_seeds - 1))
+    examples = a.replicates - b.replicates
+    replicates = examples + _seed_term(terms, examples.size, np.random.default_rng(seed))
+    std_error = math.sqrt(_variance(examples) + sum(variance for variance, _ in terms))
+    observed = a.estimate - b.estimate
+    interval = _interval(observed, replicates, std_error, confidence)
+    if a.varies or b.varies:
+        p_value = bootstrap_p_value(replicates, alternative)
     else:
-        raise ValueError(f"alternative must be two-sided, greater or less, not {alternative!r}")
-    return float((1 + np.count_nonzero(extreme)) / (1 + shifted.size))
+        # Nothing varies anywhere (every example and seed scores the same): the bootstrap has no
+        # distribution to test against. Equal arms do not differ; unequal ones are not testable here.
+        p_value = 1.0 if observed == 0 else math.nan
+    return Difference(
+        **vars(interval),
+        arm=a.estimate,
+        baseline=b.estimate,
+        p_value=p_value,
+        alternative=alternative,
+        mcnemar=mcnemar,
+    )
 
 
 def bootstrap_ci(
@@ -353,12 +521,11 @@ def bootstrap_ci(
     confidence: float = 0.95,
     seed: SeedLike = 0,
 ) -> Interval:
-    """Percentile bootstrap interval of one arm's score: over examples for one seed, over seeds and
-    examples (crossed) for several."""
+    """Percentile bootstrap interval of one arm's score: over examples, plus the seed term where
+    there are several seeds."""
     _check_options(n_resamples, confidence)
-    array = _as_seeds(values, metric)
-    (point,), (replicates,) = _replicates([{"": array}], metric, n_resamples, seed)
-    return _interval(point, replicates, confidence)
+    (arm,) = resample_examples([{"": values}], metric, n_resamples, seed)
+    return summarise(arm, [""], confidence, child_stream(seed, _SEED_TERM))
 
 
 # --- paired tests ----------------------------------------------------------------------------------
@@ -373,45 +540,52 @@ def mcnemar_exact(
 ) -> McNemar:
     """Exact McNemar test on 0/1 correctness: under H0 an example the two disagree on is equally
     likely to favour either, so the arm's share of the discordant pairs is Binomial(b + c, 1/2).
-    Several seeds: every (arm seed, baseline seed) pair, combined by the largest p-value."""
+    Several seeds: every (arm seed, baseline seed) pair, combined by the intersection-union test."""
     from scipy.stats import binomtest
 
+    _check_alternative(alternative)
     arm = _as_seeds(arm_correct, MEAN, "arm")[..., 0]
     baseline = _as_seeds(baseline_correct, MEAN, "baseline")[..., 0]
     if not (_is_binary(arm) and _is_binary(baseline)):
         raise ValueError("McNemar's test needs 0/1 correctness values")
     if arm.shape[1] != baseline.shape[1]:
         raise ValueError(f"arm scores {arm.shape[1]} examples, baseline {baseline.shape[1]}")
-    pairs = []
+    pairs, greater, less = [], [], []
     for i, arm_seed in enumerate(arm):
         for j, baseline_seed in enumerate(baseline):
             arm_only = int(np.count_nonzero((arm_seed == 1) & (baseline_seed == 0)))
             baseline_only = int(np.count_nonzero((arm_seed == 0) & (baseline_seed == 1)))
             discordant = arm_only + baseline_only
-            # No discordant pair: the data cannot tell the two apart at all.
-            p = binomtest(arm_only, discordant, 0.5, alternative=alternative).pvalue if discordant else 1.0
-            pairs.append(McNemarPair(i, j, arm_only, baseline_only, float(p)))
-    return McNemar(tuple(pairs), max(p.p_value for p in pairs), alternative)
+
+            def test(side: str, k: int = arm_only, n: int = discordant) -> float:
+                # No discordant pair: the data cannot tell the two apart at all.
+                return float(binomtest(k, n, 0.5, alternative=side).pvalue) if n else 1.0
+
+            greater.append(test("greater"))
+            less.append(test("less"))
+            pairs.append(McNemarPair(i, j, arm_only, baseline_only, test(alternative)))
+    # Intersection-union (Berger 1982): "the arm is better whichever seeds are compared" is rejected
+    # at the largest one-sided p. Two-sided, the direction must be the same for every pair: twice the
+    # smaller of the two directions' largest p (a pair better and a pair worse reject nothing).
+    if alternative == "greater":
+        combined = max(greater)
+    elif alternative == "less":
+        combined = max(less)
+    else:
+        combined = min(1.0, 2 * min(max(greater), max(less)))
+    return McNemar(tuple(pairs), combined, alternative)
 
 
-def _difference(
-    arm_points: list[float],
-    replicates: list[NDArray[np.float64]],
-    confidence: float,
-    alternative: Alternative,
-    mcnemar: McNemar | None,
-) -> Difference:
-    observed = arm_points[0] - arm_points[1]
-    differences = replicates[0] - replicates[1]
-    interval = _interval(observed, differences, confidence)
-    return Difference(
-        **vars(interval),
-        arm=arm_points[0],
-        baseline=arm_points[1],
-        p_value=bootstrap_p_value(observed, differences, alternative),
-        alternative=alternative,
-        mcnemar=mcnemar,
-    )
+def mcnemar_if_binary(
+    arm_values: ArrayLike, baseline_values: ArrayLike, metric: Metric, alternative: Alternative = "two-sided"
+) -> McNemar | None:
+    """McNemar's test where it applies: 0/1 values scored by a `Mean` (correctness), else None."""
+    if not isinstance(metric, Mean):
+        return None
+    arm, baseline = _as_seeds(arm_values, metric, "arm"), _as_seeds(baseline_values, metric, "baseline")
+    if not (_is_binary(arm) and _is_binary(baseline)):
+        return None
+    return mcnemar_exact(arm[..., 0], baseline[..., 0], alternative)
 
 
 def paired_difference(
@@ -428,16 +602,14 @@ def paired_difference(
     two arms (`paired=False` draws them independently: the unpaired interval, for comparison). For
     0/1 values under a `Mean` metric the exact McNemar test comes with it."""
     _check_options(n_resamples, confidence)
-    bootstrap_p_value(0.0, np.zeros(1), alternative)  # rejects a bad alternative before any work
+    _check_alternative(alternative)
     arm = _as_seeds(arm_values, metric, "arm")
     baseline = _as_seeds(baseline_values, metric, "baseline")
     if arm.shape[1] != baseline.shape[1]:
         raise ValueError(f"arm scores {arm.shape[1]} examples, baseline {baseline.shape[1]}: not aligned")
-    points, replicates = _replicates([{"": arm}, {"": baseline}], metric, n_resamples, seed, paired)
-    mcnemar = None
-    if isinstance(metric, Mean) and _is_binary(arm) and _is_binary(baseline):
-        mcnemar = mcnemar_exact(arm[..., 0], baseline[..., 0], alternative)
-    return _difference(points, replicates, confidence, alternative, mcnemar)
+    resampled = resample_examples([{"": arm}, {"": baseline}], metric, n_resamples, seed, paired)
+    mcnemar = mcnemar_if_binary(arm, baseline, metric, alternative)
+    return compare(*resampled, [""], confidence, child_stream(seed, _SEED_TERM), alternative, mcnemar)
 
 
 # --- languages -------------------------------------------------------------------------------------
@@ -453,17 +625,18 @@ def language_average(
     alternative: Alternative = "two-sided",
 ) -> Interval | Difference:
     """The unweighted average over languages with its interval; with a baseline, the paired
-    difference of the averages (examples resampled within each language, seeds shared by the
-    languages) and its bootstrap p-value. No McNemar here: it tests one set of examples."""
+    difference of the averages (examples resampled within each language, the seed term of each
+    arm's average) and its bootstrap p-value. No McNemar here: it tests one set of examples."""
     _check_options(n_resamples, confidence)
-    bootstrap_p_value(0.0, np.zeros(1), alternative)
-    arm = {lang: _as_seeds(v, metric, f"{lang}") for lang, v in values_by_language.items()}
+    _check_alternative(alternative)
+    languages = sorted(values_by_language)
     if baseline_by_language is None:
-        (point,), (replicates,) = _replicates([arm], metric, n_resamples, seed)
-        return _interval(point, replicates, confidence)
-    baseline = {lang: _as_seeds(v, metric, f"baseline {lang}") for lang, v in baseline_by_language.items()}
-    points, replicates = _replicates([arm, baseline], metric, n_resamples, seed)
-    return _difference(points, replicates, confidence, alternative, None)
+        (arm,) = resample_examples([values_by_language], metric, n_resamples, seed)
+        return summarise(arm, languages, confidence, child_stream(seed, _SEED_TERM))
+    if sorted(baseline_by_language) != languages:
+        raise ValueError(f"the arm has languages {languages}, the baseline {sorted(baseline_by_language)}")
+    arm, baseline = resample_examples([values_by_language, baseline_by_language], metric, n_resamples, seed)
+    return compare(arm, baseline, languages, confidence, child_stream(seed, _SEED_TERM), alternative)
 
 
 @dataclass(frozen=True)
