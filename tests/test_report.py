@@ -14,16 +14,20 @@ from typing import Any
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 
 from xstilts.cli import main
 from xstilts.pipeline.store import STORE_NAME, ResultsStore, write_examples_file
 from xstilts.report.build import build_report
 from xstilts.report.design import load_design, scaling_specs
 from xstilts.report.evidence import MIN_SEEDS
-from xstilts.report.layout import report_blocks
-from xstilts.report.markdown import report_markdown
-from xstilts.report.model import Section, StudyReport
-from xstilts.report.site import write_site
+from xstilts.report.figures import heat_map_figure
+from xstilts.report.html import table_html
+from xstilts.report.layout import FigureRef, Table, recorded, report_blocks
+from xstilts.report.markdown import FIGURE_DIR, report_markdown
+from xstilts.report.model import HeatMap, Section, StudyReport
+from xstilts.report.site import REPORT_DIR, write_site
 from xstilts.report.stats import PERCENT, language_average
 
 LANGS = ("en", "de", "zh")
@@ -150,10 +154,13 @@ def test_differences_resample_examples_and_seeds(report, study_dir: Path) -> Non
     deltas = {d.arm: d for d in section(study, "pawsx").deltas}
     same, more = deltas["nli-300"], deltas["nli-900"]
     assert same.level == more.level == "examples"
-    # The baseline's examples right, seed for seed: no difference, but seeds are drawn for each arm
-    # on its own (seed 1 of one arm is no relative of seed 1 of another), so the interval is not 0.
-    assert same.average.estimate == 0.0 and same.average.low < 0 < same.average.high
+    # The baseline's examples right, seed for seed. On average over languages both seeds score 70:
+    # no seed variance, every resample differs by exactly 0.
+    assert (same.average.estimate, same.average.low, same.average.high) == (0.0, 0.0, 0.0)
     assert same.average.p_value == 1.0 and not same.average.significant
+    # In en the seeds score 80 and 82 in both arms: a seed term for each arm, the interval is not 0.
+    en = same.languages["en"]
+    assert en.estimate == 0.0 and en.low < 0 < en.high and en.p_value > 0.5
     # In zh both seeds of both arms are the same examples: every resample differs by exactly 0.
     zh = same.languages["zh"]
     assert (zh.estimate, zh.low, zh.high, zh.mcnemar_p) == (0.0, 0.0, 0.0, 1.0)
@@ -414,6 +421,83 @@ def test_bad_input_exits_2(study_dir: Path, tmp_path: Path, capsys: pytest.Captu
     assert not (tmp_path / "report").exists()
 
 
+def test_findings_come_first_with_units(report) -> None:
+    blocks = report_blocks(report)
+    # The study's heading (arms table), then the findings: the answer before the detail.
+    assert [b.anchor for b in blocks[:3]] == ["toy", "toy-findings", "toy-benchmarks"]
+    findings = blocks[1]
+    (table,) = findings.tables
+    assert table.header == ["arm", "pawsx (test), accuracy", "udpos (test), f1", "seeds"]
+    rows = {row[0]: row for row in table.rows}
+    assert rows["none (baseline score)"][1:] == ["70.0±0.0", "63.3±0.0", "2"]
+    # nli-900: +15 on PAWS-X in every resample, -6.7 on UD-POS: both bold, p and 2 seeds alongside.
+    assert re.fullmatch(r"\+15\.0 \[\d+\.\d, \d+\.\d\] p[=<]0\.\d+", rows["nli-900"][1]), rows["nli-900"]
+    assert rows["nli-900"][3] == "2" and {(2, 1), (2, 2)} <= table.strong
+    assert rows["nli-300"][1].startswith("+0.0 [") and (1, 1) not in table.strong
+    assert "0-100" in findings.paragraphs[0] and "1 gain and 2 losses of 4" in findings.paragraphs[0]
+    # The heat map draws these numbers: it sits here, and no second table repeats them.
+    assert [i.name for i in findings.items if isinstance(i, FigureRef)] == ["toy-heatmap"]
+    assert not [b for b in blocks if b.anchor == "toy-heatmap"]
+    bench = next(b for b in blocks if b.anchor == "toy-benchmarks")
+    assert all(t.header[1].startswith("overall (") for t in bench.tables)  # overall beside the arm
+    xtreme = next(t for t in report.studies[0].benchmarks if t.benchmark == "xtreme")
+    overall = xtreme.columns.index("overall")
+    assert bench.tables[0].rows[0][1] == f"{xtreme.rows[0][1][overall].value:.1f}*"
+    scaling = next(b for b in blocks if b.anchor == "toy-scaling")
+    captions = [i.caption for i in scaling.items if isinstance(i, FigureRef)]
+    assert captions and all("(points)" in c and "95% band" in c for c in captions)
+    method = next(b for b in blocks if b.anchor == "toy-method")
+    assert any("not corrected for multiple comparisons" in p for p in method.paragraphs)
+    assert re.search(r"Last number recorded \d{4}-\d\d-\d\d \d\d:\d\d UTC\.", blocks[0].paragraphs[-1])
+
+
+def test_timestamps_to_the_minute_in_utc() -> None:
+    assert recorded("2026-12-01T16:49:43.774085+00:00") == "2026-12-01 16:49 UTC"
+    assert recorded("2026-12-01T18:49:59.999999+02:00") == "2026-12-01 16:49 UTC"
+    assert recorded("2026-12-01T16:49:43") == "2026-12-01 16:49 UTC"  # no offset: the store's UTC
+    assert recorded("yesterday") == "yesterday"
+
+
+def test_wide_tables_split_cells_all_or_none() -> None:
+    def table(columns: int) -> Table:
+        header = ["arm", *(f"lang_{k}" for k in range(columns))]
+        return Table("t", "t", header, [["a", *(["+4.1 [2.4, 6.3]"] * columns)]])
+
+    narrow, wide = table_html(table(3)), table_html(table(12))
+    assert "<br>" not in narrow and "+4.1 [2.4,\u00a06.3]" in narrow
+    # Too wide for the page on one line: every two-part cell on two lines, the interval kept whole.
+    assert wide.count("+4.1<br>[2.4,\u00a06.3]</td>") == 12
+    assert '<th scope="col">lang_<wbr>0</th>' in wide and wide.startswith('<div class="wide">')
+
+
+def test_heat_map_marks_like_the_tables_and_its_title_clears_the_colour_bar() -> None:
+    heat = HeatMap("h", ["arm-a", "arm-b"], ["pawsx"], [[1.5], [-6.0]], [[False], [True]])
+    fig = heat_map_figure(heat, confidence=0.9)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)  # lays out (constrained) as saving does
+    ax, bar = fig.axes
+    cells = {t.get_text(): t.get_fontweight() for t in ax.texts}
+    # Bold where the interval excludes 0 (the tables' mark); `*` means fewer seeds in the tables.
+    assert cells == {"+1.5": "normal", "-6.0": "bold"}
+    (title,) = [t for t in ax.get_children() if isinstance(t, Text) and "90% interval" in t.get_text()]
+    label = bar.yaxis.label
+    assert label.get_text() == "gain (points)"
+    # One column: the narrowest figure, where the title used to run into the colour bar's label.
+    assert not title.get_window_extent(renderer).overlaps(label.get_window_extent(renderer))
+    assert not title.get_window_extent(renderer).overlaps(bar.get_window_extent(renderer))
+
+
+def test_markdown_names_figures_only_once_drawn(report, tmp_path: Path) -> None:
+    assert FIGURE_DIR == REPORT_DIR  # markdown.py does not import site.py (matplotlib)
+    out = make_store(tmp_path / "fresh", examples=False)
+    fresh = build_report(out, resamples=50)
+    text = report_markdown(fresh)
+    assert ".png" not in text and f"`xstilts report {out}` draws it" in text
+    write_site(fresh, out / REPORT_DIR)
+    text = report_markdown(fresh)
+    assert "Figure `report/toy-heatmap.png` (and `.svg`)" in text and "draws it" not in text
+
+
 # --- headless Chromium -----------------------------------------------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -427,12 +511,28 @@ _FLAGS = (
     "--no-first-run",
     "--enable-logging=stderr",
     "--v=0",
+    "--window-size=1400,1000",  # the width the page is laid out for
 )
-# Tells, once the page and its images have loaded, whether each image decoded (its width in pixels).
+# Tells, once the page and its images have loaded, whether each image decoded (its width in pixels)
+# and whether the page itself is wider than the window (a wide table must scroll in its own box).
 _PROBE = (
-    '<script>addEventListener("load", () => document.body.setAttribute("data-images", '
-    '[...document.images].map(i => i.complete ? i.naturalWidth : -1).join(" ")))</script>'
+    '<script>addEventListener("load", () => { document.body.setAttribute("data-images", '
+    '[...document.images].map(i => i.complete ? i.naturalWidth : -1).join(" ")); '
+    "const page = document.documentElement; "
+    'document.body.setAttribute("data-overflow", page.scrollWidth - page.clientWidth); '
+    "})</script>"
 )
+# A web page's console messages, as `--enable-logging=stderr --v=0` prints them (Chromium 156):
+#   [pid:tid:MMDD/HHMMSS.micros:INFO:CONSOLE:1] "boom", source: file:///.../page.html (1)
+# Every level (console.error, .warn, .log, an uncaught exception) is logged as INFO: Chromium keeps
+# the level only for its own chrome:// pages. So no level can be told apart, and the report page,
+# which has no script, must log nothing at all: any console line fails the test. Older Chromium
+# wrote `CONSOLE(1)`; both forms match.
+_CONSOLE = re.compile(r"[:\]]CONSOLE[(:]\d+|Uncaught")
+
+
+def console_messages(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if _CONSOLE.search(line)]
 
 
 class _Elements(HTMLParser):
@@ -472,23 +572,41 @@ def _chromium(page: Path, profile: Path) -> tuple[str, str]:
 def test_page_renders_in_headless_chromium(report, tmp_path: Path) -> None:
     if not CHROMIUM.is_file():
         pytest.skip("/usr/bin/chromium is not installed (Debian: apt-get install -y chromium)")
+    # The detector first, on what this Chromium prints: it must catch a console.error (and a
+    # warning) and pass a quiet page, or the check on the report below proves nothing.
+    noisy, quiet = tmp_path / "noisy.html", tmp_path / "quiet.html"
+    noisy.write_text(
+        '<!DOCTYPE html><html><body><p>x</p><script>console.error("boom-error"); '
+        'console.warn("boom-warning")</script></body></html>',
+        encoding="utf-8",
+    )
+    quiet.write_text("<!DOCTYPE html><html><body><p>x</p></body></html>", encoding="utf-8")
+    caught = console_messages(_chromium(noisy, tmp_path / "profile")[1])
+    assert any("boom-error" in line for line in caught) and any("boom-warning" in line for line in caught)
+    assert console_messages(_chromium(quiet, tmp_path / "profile")[1]) == []
+    assert console_messages('[1:1:1201/1.1:INFO:CONSOLE(12)] "Uncaught TypeError: x", source: f (12)')
+
     index = write_site(report, tmp_path / "report")
     dom, stderr = _chromium(index, tmp_path / "profile")
-    console = [line for line in stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
-    assert not [line for line in console if re.search(r"Uncaught|ERROR:.*CONSOLE|\"Error", line)], console
+    assert console_messages(stderr) == []
     found = _Elements()
     found.feed(dom)
     tables = [t for b in report_blocks(report) for t in b.tables]
     assert found.tags.get("table") == len(tables) and found.tags.get("figure") == len(found.images) == 3
     assert "81.0±1.4" in dom and "pawsx (test): difference from none (accuracy)" in dom
     # The same page with a probe beside it (relative image paths unchanged): every figure decodes.
+    # Also a table far wider than the window: it scrolls inside its own box, the page does not.
+    wide = Table("wide", "wide", ["arm", *(f"column {k}" for k in range(40))], [["a", *["+12.3"] * 40]])
     probe = index.with_name("probe.html")
     probe.write_text(
-        index.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8"
+        index.read_text(encoding="utf-8").replace("</body>", table_html(wide) + _PROBE + "</body>"),
+        encoding="utf-8",
     )
-    dom, _ = _chromium(probe, tmp_path / "profile")
+    dom, stderr = _chromium(probe, tmp_path / "profile")
+    assert console_messages(stderr) == []
     found = _Elements()
     found.feed(dom)
     widths = [int(w) for w in (found.body.get("data-images") or "").split()]
     assert len(widths) == 3 and all(w > 100 for w in widths), widths
+    assert found.body.get("data-overflow") == "0", found.body
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)

@@ -43,14 +43,16 @@ def _save(fig: Figure, directory: Path, name: str) -> list[Path]:
     return written
 
 
-def heat_map_figure(heat: HeatMap) -> Figure:
+def heat_map_figure(heat: HeatMap, confidence: float = 0.95) -> Figure:
     values = np.array([[np.nan if v is None else v for v in row] for row in heat.values], dtype=np.float64)
     finite = values[np.isfinite(values)]
     # Symmetric around zero: the colour says gain or loss, its depth how much.
     limit = float(np.max(np.abs(finite))) if finite.size and np.max(np.abs(finite)) > 0 else 1.0
     width = 2.2 + 0.9 * len(heat.columns)
     height = 1.2 + 0.42 * len(heat.rows)
-    fig = Figure(figsize=(max(4.0, width), max(2.4, height)))
+    # Constrained layout places the title, the colour bar and its label without overlap however few
+    # columns there are (with two columns the old title ran into the colour bar's label).
+    fig = Figure(figsize=(max(4.0, width), max(2.4, height)), layout="constrained")
     ax = fig.add_subplot()
     cmap = matplotlib.colormaps["RdBu"].with_extremes(bad="#dddddd")
     image = ax.imshow(
@@ -65,19 +67,30 @@ def heat_map_figure(heat: HeatMap) -> Figure:
             if math.isnan(value):
                 ax.text(j, i, "-", ha="center", va="center", color="#555555")
                 continue
-            mark = "*" if heat.significant[i][j] else ""
+            # Bold where the interval excludes 0, as the report's tables mark it (there `*` means
+            # fewer seeds, so it would mislead here).
             dark = abs(value) > 0.6 * limit
-            ax.text(j, i, f"{value:+.1f}{mark}", ha="center", va="center", color="white" if dark else "black")
+            ax.text(
+                j,
+                i,
+                f"{value:+.1f}",
+                ha="center",
+                va="center",
+                color="white" if dark else "black",
+                fontweight="bold" if heat.significant[i][j] else "normal",
+            )
     ax.spines[:].set_visible(False)
-    fig.colorbar(image, ax=ax, label="gain over the baseline (language average)")
-    ax.set_title("difference from the baseline (* : its interval excludes 0)")
+    fig.colorbar(image, ax=ax, label="gain (points)")
+    # Two short lines, left-aligned over the cells: one long line ran over the colour bar.
+    ax.set_title(f"gain over the baseline\nbold: its {100 * confidence:g}% interval excludes 0", loc="left")
     return fig
 
 
-def curve_figure(curve: Curve) -> Figure:
-    fig = Figure(figsize=(5.6, 3.6))
+def curve_figure(curve: Curve, confidence: float = 0.95) -> Figure:
+    fig = Figure(figsize=(5.6, 3.6), layout="constrained")
     ax = fig.add_subplot()
     xs_all = [p.x for _, points in curve.series for p in points]
+    banded = False
     for spec, points in curve.series:
         xs = [p.x for p in points]
         ys = [p.estimate for p in points]
@@ -86,7 +99,9 @@ def curve_figure(curve: Curve) -> Figure:
             lows = [p.low for p in points]
             highs = [p.high for p in points]
             ax.fill_between(xs, lows, highs, color=line.get_color(), alpha=0.2, linewidth=0)
-    if curve.y_label.startswith("gain"):
+            banded = True
+    gain = curve.y_label.startswith("gain")
+    if gain:
         ax.axhline(0.0, color="#777777", linewidth=0.8, linestyle="--")
     positive = [x for x in xs_all if x > 0]
     if curve.variable == "volume" and len(positive) == len(xs_all) and max(xs_all) / min(xs_all) >= 4:
@@ -94,18 +109,21 @@ def curve_figure(curve: Curve) -> Figure:
     if curve.variable == "tasks":
         ax.set_xticks(sorted(set(xs_all)))
     ax.set_xlabel(curve.x_label)
-    ax.set_ylabel(curve.y_label)
-    ax.set_title(curve.section)
+    # Gains are differences of 0-100 scores: points; a plain average is the score itself.
+    ax.set_ylabel(f"{curve.y_label} ({'points' if gain else '0-100'})")
+    band = f"; shaded: {100 * confidence:g}% band" if banded else ""
+    ax.set_title(f"{curve.section}{band}")
     ax.legend(frameon=False, fontsize=8)
     return fig
 
 
-def write_figures(study: StudyReport, directory: Path) -> list[Path]:
-    """Every figure of one study into `directory`; the paths written."""
+def write_figures(study: StudyReport, directory: Path, confidence: float = 0.95) -> list[Path]:
+    """Every figure of one study into `directory`; the paths written. `confidence`: the report's
+    interval level, which the figures name."""
     written: list[Path] = []
     with matplotlib.rc_context(_RC):
         if study.heatmap is not None:
-            written += _save(heat_map_figure(study.heatmap), directory, study.heatmap.name)
+            written += _save(heat_map_figure(study.heatmap, confidence), directory, study.heatmap.name)
         for curve in study.curves:
-            written += _save(curve_figure(curve), directory, curve.name)
+            written += _save(curve_figure(curve, confidence), directory, curve.name)
     return written

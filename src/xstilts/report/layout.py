@@ -1,9 +1,14 @@
 """The report laid out as headed blocks of text tables and figures, which the HTML page and the
 Markdown output both render: the two show the same tables with the same cells.
 
-Cell conventions: scores are mean±std over seeds (plain mean with one seed); `*` marks a score over
-fewer seeds (or, in benchmark tables, fewer languages or tasks) than the rest; a difference reads
-`+2.1 [0.4, 3.9]`, the estimate and its interval, and is emphasised when the interval excludes 0.
+A study opens with its arms and then its findings (each arm's gain on each task, with the heat map
+of the same numbers), then the detail: benchmark scores, a section per task, scaling curves,
+robustness and how the intervals were computed.
+
+Cell conventions: scores are mean±std over seeds (plain mean with one seed) on a 0-100 scale, and
+differences are in points of it; `*` marks a score over fewer seeds (or, in benchmark tables, fewer
+languages or tasks) than the rest; a difference reads `+2.1 [0.4, 3.9]`, the estimate and its
+interval, and is bold when the interval excludes 0 (the heat map figure marks it the same way).
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from xstilts.report.model import Cell, Curve, Delta, Report, Section, StudyReport
 from xstilts.report.sections import slug
+from xstilts.report.summary import primary_sections
 
 DASH = "-"
 # Cells that read as numbers (scores, differences, p values, "-"): right-aligned, text left.
 NUMERIC = re.compile(r"^[-+<]?\d|^-$")
 _KIND_NAMES = {"structured": "structured prediction", "sentence": "sentence-level", "other": "other"}
+# Said once near the top and repeated where numbers are read: the store's scores are percentages.
+UNITS = "Scores are on a 0-100 scale; gains and differences are in points of that scale."
 
 
 @dataclass
@@ -62,7 +71,7 @@ def number(value: float | None, signed: bool = False) -> str:
 
 
 def p_value(value: float | None) -> str:
-    if value is None:
+    if value is None or math.isnan(value):  # NaN: nothing varied, nothing to test
         return DASH
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
@@ -191,8 +200,102 @@ def _curve_table(curve: Curve, level: str) -> Table:
                     interval,
                 ]
             )
-    header = ["series", curve.x_label, "arms", curve.y_label, f"{level} CI"]
+    header = ["series", curve.x_label, "arms", f"{curve.y_label} {curve_unit(curve)}", f"{level} CI"]
     return Table(f"{curve.name}-table", f"{curve.section}: {curve.x_label}", header, rows)
+
+
+def curve_unit(curve: Curve) -> str:
+    """The y axis' unit: a gain over the baseline is in points, a plain average a 0-100 score."""
+    return "(points)" if curve.y_label.startswith("gain") else "(0-100)"
+
+
+def recorded(timestamp: str) -> str:
+    """A store timestamp (ISO 8601, microseconds, UTC) to the minute: '2026-12-01 16:49 UTC'.
+
+    The store writes UTC; a timestamp without an offset is read as UTC too. Text that is not a
+    timestamp is shown as it is rather than hidden."""
+    try:
+        when = datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _findings(study: StudyReport, level: str) -> Block | None:
+    """The answer first: every non-baseline arm's gain on every task's language average.
+
+    Columns are the sections the heat map and the structured/sentence split use (one per task:
+    a target task after target training, a retrieval task after the intermediate phase); a cell
+    is the language-average row of that section's difference table, so the two agree. The
+    baseline's row gives its score, the level each gain is measured from."""
+    # A task scored after a phase other than target training is a retrieval task (target tasks
+    # are only scored after it): the set `summary.primary_sections` wants to choose their phase.
+    retrieval_tasks = {s.task for s in study.sections if s.phase != "target"}
+    retrieval = {s.key for s in study.sections if s.task in retrieval_tasks}
+    columns = [s for s in primary_sections(study.sections, retrieval) if s.deltas and s.tables[0].rows]
+    if not columns:
+        return None
+    arms: list[str] = []
+    for s in columns:
+        arms += [d.arm for d in s.deltas if d.arm not in arms]
+    # A section's first score row is the arm its differences are from (as in `_delta_tables`).
+    baseline = columns[0].tables[0].rows[0].arm
+
+    def seeds(arm: str) -> str:
+        # Seeds behind the language average (those that scored every language), per task;
+        # one number when the tasks agree, else the range (the baseline's retrieval row is
+        # the pretrained encoder: one model, one "seed").
+        found = sorted({row.average.seeds for s in columns for row in s.tables[0].rows if row.arm == arm})
+        if not found:
+            return DASH
+        return str(found[0]) if len(found) == 1 else f"{found[0]}-{found[-1]}"
+
+    base = [f"{baseline} (baseline score)", *(score(s.tables[0].rows[0].average) for s in columns)]
+    rows, strong = [[*base, seeds(baseline)]], set()
+    measured = up = down = 0
+    for i, arm in enumerate(arms, start=1):
+        cells = []
+        for j, s in enumerate(columns, start=1):
+            d = next((d.average for d in s.deltas if d.arm == arm), None)
+            cells.append(DASH if d is None else _gain_p(d))
+            measured += d is not None and d.low is not None
+            if d is not None and d.significant:
+                strong.add((i, j))
+                above = d.low is not None and d.low > 0  # else the interval is below 0
+                up, down = up + above, down + (not above)
+        rows.append([arm, *cells, seeds(arm)])
+    header = ["arm", *(f"{s.title}, {s.metric}" for s in columns), "seeds"]
+    table = Table(
+        f"{slug(study.name)}-findings-table",
+        f"Gain over {baseline} in the language average (points), {level} interval, p",
+        header,
+        rows,
+        strong=strong,
+    )
+    block = Block(f"{slug(study.name)}-findings", "Findings: gain over the baseline", 3)
+    block.paragraphs.append(
+        f"{UNITS} Each cell: an arm's gain over {baseline} in the task's language average, its "
+        f"{level} interval and the paired bootstrap p; bold: the interval excludes 0 "
+        f"({_count(up, 'gain')} and {_count(down, 'loss', 'losses')} of {measured} with an interval, "
+        "not corrected for the number of comparisons). seeds: the seeds that scored every language. "
+        "Per-language differences are in each task's section below."
+    )
+    block.items.append(table)
+    return block
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _gain_p(d: Delta) -> str:
+    """'+4.1 [2.4, 6.3] p=0.010': the gain, its interval and its p in one cell."""
+    if d.p_value is None:
+        return delta(d)
+    p = p_value(d.p_value)
+    return f"{delta(d)} p{p}" if p.startswith("<") else f"{delta(d)} p={p}"
 
 
 def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
@@ -203,7 +306,7 @@ def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
         head.paragraphs.append(study.description)
     head.paragraphs.append(
         (f"Baseline arm: {study.baseline}." if study.baseline else "No baseline arm.")
-        + f" Last number recorded {study.last_recorded or 'never'}."
+        + f" Last number recorded {recorded(study.last_recorded) if study.last_recorded else 'never'}."
     )
     head.paragraphs += study.notes
     head.items.append(
@@ -215,16 +318,33 @@ def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
         )
     )
     blocks = [head]
+    findings = _findings(study, level)
+    if findings is not None:
+        # Right after the arms: the study's answer before the detail it rests on. The heat map
+        # draws the same numbers, so it sits here too (its own table would repeat this one).
+        if study.heatmap is not None:
+            findings.items.append(
+                FigureRef(
+                    study.heatmap.name,
+                    "Gain (points) of each intermediate arm on each task's language average; "
+                    f"bold: the {level} interval excludes 0, as in the table.",
+                )
+            )
+        blocks.append(findings)
     if study.benchmarks:
         bench = Block(f"{stem}-benchmarks", "Benchmark scores", 3)
         bench.paragraphs.append(
-            "Each cell is the mean over seeds; * marks an average over the languages or tasks the study "
-            "has, not all the benchmark's (partial). QA tasks score (F1 + exact match) / 2."
+            "Each cell is the mean over seeds, on a 0-100 scale; * marks an average over the languages or "
+            "tasks the study has, not all the benchmark's (partial). QA tasks score (F1 + exact match) / 2."
         )
         for t in study.benchmarks:
-            header = ["arm", *(f"{c} ({t.coverage[c]})" for c in t.columns)]
+            # The overall score first, beside the arm: the column read most, and the one a wide
+            # table would otherwise push out of sight.
+            order = sorted(range(len(t.columns)), key=lambda k: t.columns[k] != "overall")
+            header = ["arm", *(f"{t.columns[k]} ({t.coverage[t.columns[k]]})" for k in order)]
             rows = [
-                [arm, *(number(c.value) + ("*" if c.partial else "") for c in cells)] for arm, cells in t.rows
+                [arm, *(number(cells[k].value) + ("*" if cells[k].partial else "") for k in order)]
+                for arm, cells in t.rows
             ]
             bench.items.append(
                 Table(f"{stem}-{t.benchmark}", f"{t.benchmark} ({t.overall_rule})", header, rows)
@@ -232,43 +352,26 @@ def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
         blocks.append(bench)
     for section in study.sections:
         block = Block(f"{stem}-{section.key}", section.title, 3)
-        block.paragraphs.append(f"{_KIND_NAMES[section.kind]} task; rows: arms, columns: languages.")
+        block.paragraphs.append(
+            f"{_KIND_NAMES[section.kind]} task; rows: arms, columns: languages. Scores 0-100, "
+            "differences in points."
+        )
         block.paragraphs += section.notes
         block.items += _score_tables(study, section) + _delta_tables(study, section, level)
         blocks.append(block)
-    if study.heatmap is not None:
-        heat = Block(f"{stem}-heatmap", "Intermediate x target: gain over the baseline", 3)
-        h = study.heatmap
-        strong = {(i, j + 1) for i, row in enumerate(h.significant) for j, s in enumerate(row) if s}
-        rows = [
-            [arm, *(number(v, signed=True) for v in values)]
-            for arm, values in zip(h.rows, h.values, strict=True)
-        ]
-        heat.items.append(
-            Table(
-                f"{stem}-heatmap-table",
-                "Gain in the language average",
-                ["arm", *h.columns],
-                rows,
-                strong=strong,
-            )
-        )
-        heat.items.append(
-            FigureRef(
-                h.name,
-                "Gain of each intermediate arm on each task's language average "
-                f"(* : the {level} interval excludes 0).",
-            )
-        )
-        blocks.append(heat)
     if study.curves:
         curves = Block(f"{stem}-scaling", "Scaling curves", 3)
         curves.paragraphs.append(
-            f"Pointwise {level} bands; arms at the same x are pooled as more seeds of one arm."
+            f"Shaded: pointwise {level} bands; arms at the same x are pooled as more seeds of one arm. "
+            "Gains in points of the 0-100 score."
         )
         for curve in study.curves:
             curves.items.append(
-                FigureRef(curve.name, f"{curve.section}: {curve.y_label} against {curve.x_label}.")
+                FigureRef(
+                    curve.name,
+                    f"{curve.section}: {curve.y_label} {curve_unit(curve)} against {curve.x_label}; "
+                    f"shaded: {level} band.",
+                )
             )
             curves.items.append(_curve_table(curve, level))
         blocks.append(curves)
@@ -311,6 +414,12 @@ def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
         )
     blocks.append(robust)
     stats = Block(f"{stem}-method", "How the intervals were computed", 3, [study.statistics])
+    # build.py's text says how; this says how to read many of them at once.
+    stats.paragraphs.append(
+        "p values and intervals are per comparison: per-language and per-task p values are not "
+        "corrected for multiple comparisons, so with many languages, tasks and arms some will fall "
+        "below 0.05 (and some intervals exclude 0) by chance alone."
+    )
     blocks.append(stats)
     return blocks
 

@@ -1,10 +1,17 @@
-"""The report's tables as Markdown (`xstilts report DIR --format md`): the blocks of `layout`, figures
-named by their files under DIR/report (written by the HTML report, not by this)."""
+"""The report's tables as Markdown (`xstilts report DIR --format md`): the blocks of `layout`. Figures
+are drawn only by the HTML report (`xstilts report DIR`, into DIR/report): one found there is named by
+its file, one not (yet) drawn is named by the command that draws it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from xstilts.report.layout import Block, FigureRef, Table, report_blocks
 from xstilts.report.model import Report
+
+# site.REPORT_DIR, the HTML report's folder under DIR: not imported, as `site` loads matplotlib,
+# which printing tables has no need of (tests check the two agree).
+FIGURE_DIR = "report"
 
 
 def _escape(text: str) -> str:
@@ -25,17 +32,25 @@ def table_markdown(table: Table) -> str:
     return "\n".join(lines)
 
 
-def block_markdown(block: Block) -> str:
+def _figure_markdown(figure: FigureRef, source: str) -> str:
+    png = Path(source) / FIGURE_DIR / f"{figure.name}.png"
+    if png.is_file():
+        # Relative to DIR, as the HTML report links it; drawn by the last `xstilts report DIR`.
+        where = f"Figure `{FIGURE_DIR}/{figure.name}.png` (and `.svg`)"
+    else:
+        where = f"Figure (not drawn yet: `xstilts report {source}` draws it)"
+    return f"{where}: {_escape(figure.caption)}"
+
+
+def block_markdown(block: Block, source: str = ".") -> str:
     parts = [f"{'#' * block.level} {_escape(block.title)}"]
     parts += [_escape(p) for p in block.paragraphs]
     for item in block.items:
-        if isinstance(item, FigureRef):
-            parts.append(f"Figure `report/{item.name}.png` (and `.svg`): {_escape(item.caption)}")
-        else:
-            parts.append(table_markdown(item))
+        parts.append(_figure_markdown(item, source) if isinstance(item, FigureRef) else table_markdown(item))
     return "\n\n".join(parts)
 
 
 def report_markdown(report: Report) -> str:
     head = f"# xstilts report: {_escape(report.source)}"
-    return "\n\n".join([head, *(block_markdown(b) for b in report_blocks(report))]) + "\n"
+    blocks = (block_markdown(b, report.source) for b in report_blocks(report))
+    return "\n\n".join([head, *blocks]) + "\n"

@@ -30,7 +30,7 @@ def write_site(report: Report, destination: Path) -> Path:
     aside: Path | None = None
     try:
         for study in report.studies:
-            write_figures(study, building)
+            write_figures(study, building, report.confidence)
         (building / INDEX).write_text(report_html(report), encoding="utf-8")
         # mkdtemp makes the folder private (0700): give it the permissions mkdir() would.
         mask = os.umask(0)
