@@ -138,3 +138,20 @@ def test_entry_point_exit_code() -> None:
         [sys.executable, "-m", "xstilts.cli", "run"], capture_output=True, text=True, check=False
     )
     assert bad.returncode == 2
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    # `xstilts tasks --json | head -c 100`: the reader stops early; no traceback, exit 141 (SIGPIPE).
+    code = "import sys; from xstilts.cli import main; sys.exit(main(['tasks', '--json']))"
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'"{sys.executable}" -c "{code}" | head -c 100 >/dev/null; echo "${{PIPESTATUS[0]}}" >&2',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] in ("141", "0")  # 0 if it all fit in the pipe first

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -515,6 +516,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xstilts: interrupted; finished runs are kept and will be reused", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`xstilts tasks --json | head`): stop quietly, as Unix tools do. Point
+        # stdout at /dev/null so that the interpreter's last flush does not raise again (Python docs,
+        # "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
     return 0
 
 

@@ -38,7 +38,10 @@ _VARIABLES = ("volume", "tasks", "mix")
 def open_store(out_dir: Path) -> ResultsStore:
     """The directory's store, or the one-line error `xstilts report` exits 2 with."""
     if not out_dir.is_dir():
-        raise ConfigError(f"report {out_dir}", "no such directory")
+        what = (
+            "not a directory (give the study's output directory)" if out_dir.exists() else "no such directory"
+        )
+        raise ConfigError(f"report {out_dir}", what)
     path = out_dir / STORE_NAME
     if not path.is_file():
         raise ConfigError(

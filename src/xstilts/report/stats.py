@@ -81,124 +81,65 @@ its own); not a simultaneous band over the whole curve.
 from __future__ import annotations
 
 import math
-import statistics
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+# The metrics and the robustness summaries live in modules of their own; they are named here too, so
+# that `xstilts.report.stats` is the one import for the report's statistics.
+from xstilts.report.robustness import Robustness, robustness
+from xstilts.report.scores import (
+    F1_FROM_COUNTS,
+    MEAN,
+    PERCENT,
+    CountF1,
+    Mean,
+    Metric,
+    as_seeds,
+    point_estimate,
+    seed_scores,
+    seed_scores_of,
+)
+
+__all__ = [
+    "F1_FROM_COUNTS",
+    "MEAN",
+    "PERCENT",
+    "CountF1",
+    "CurvePoint",
+    "Difference",
+    "Interval",
+    "McNemar",
+    "Mean",
+    "Metric",
+    "Resampled",
+    "Robustness",
+    "bootstrap_ci",
+    "bootstrap_p_value",
+    "child_stream",
+    "compare",
+    "language_average",
+    "mcnemar_exact",
+    "mcnemar_if_binary",
+    "paired_difference",
+    "point_estimate",
+    "pool",
+    "resample_examples",
+    "robustness",
+    "scaling_curve",
+    "seed_scores",
+    "summarise",
+]
 
 Alternative = Literal["two-sided", "greater", "less"]
 SeedLike = int | np.random.SeedSequence
 # Entries of one block of replicates x examples: its index and count matrices take about 50 MB,
 # whatever the test set's size. Results do not depend on it (each stream is drawn in order).
 _BLOCK_ENTRIES = 2_000_000
-
-
-# --- metrics ---------------------------------------------------------------------------------------
-
-
-class Metric(Protocol):
-    """A score computable from per-example sums: `width` values per example, summed, then
-    `from_sums`."""
-
-    @property
-    def width(self) -> int:
-        """Values per example."""
-        ...
-
-    def from_sums(self, sums: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-        """Scores from sums over n examples; `sums` has shape (..., width), the result (...)."""
-        ...
-
-    def check(self, values: NDArray[np.float64]) -> None:
-        """Raise ValueError for values this metric cannot score (shape (..., n, width))."""
-        ...
-
-
-@dataclass(frozen=True)
-class Mean:
-    """Mean of per-example values, times `scale` (the values' own unit by default)."""
-
-    scale: float = 1.0
-    width: ClassVar[int] = 1
-
-    def from_sums(self, sums: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-        return sums[..., 0] * (self.scale / n)
-
-    def check(self, values: NDArray[np.float64]) -> None:
-        if not np.all(np.isfinite(values)):
-            raise ValueError("per-example values must be finite (no NaN or infinity)")
-
-
-@dataclass(frozen=True)
-class CountF1:
-    """F1 from summed (true positives, predicted, gold) counts, times `scale` (percent by default,
-    as every metric in `xstilts.metrics`). Nothing predicted and nothing gold scores 0, as seqeval's
-    `zero_division=0`."""
-
-    scale: float = 100.0
-    width: ClassVar[int] = 3
-
-    def from_sums(self, sums: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-        true_positives = sums[..., 0]
-        denominator = sums[..., 1] + sums[..., 2]
-        f1 = np.divide(
-            2.0 * true_positives,
-            denominator,
-            out=np.zeros_like(denominator, dtype=np.float64),
-            where=denominator > 0,
-        )
-        return f1 * self.scale
-
-    def check(self, values: NDArray[np.float64]) -> None:
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise ValueError("counts must be finite and non-negative")
-        tp, predicted, gold = values[..., 0], values[..., 1], values[..., 2]
-        if np.any(tp > predicted) or np.any(tp > gold):
-            raise ValueError("an example has more true positives than predicted or gold items")
-
-
-MEAN = Mean()
-PERCENT = Mean(scale=100.0)
-F1_FROM_COUNTS = CountF1()
-
-
-def _as_seeds(values: ArrayLike, metric: Metric, what: str = "values") -> NDArray[np.float64]:
-    """Values as (n_seeds, n_examples, width)."""
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except ValueError as error:  # ragged: seeds with different numbers of examples
-        raise ValueError(f"{what}: every seed must score the same examples ({error})") from None
-    if metric.width == 1 and array.ndim >= 1 and not (array.ndim == 3 and array.shape[-1] == 1):
-        array = array[..., None]  # a Mean's scalar per example is a width-1 row of sums
-    if array.ndim == 2:
-        array = array[None]  # one seed
-    if array.ndim != 3 or array.shape[-1] != metric.width:
-        shapes = "(n_examples,) or (n_seeds, n_examples)"
-        if metric.width != 1:
-            shapes = f"(n_examples, {metric.width}) or (n_seeds, n_examples, {metric.width})"
-        raise ValueError(f"{what}: shape {np.shape(values)}, expected {shapes}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{what}: no seeds or no examples")
-    metric.check(array)
-    return array
-
-
-def _seed_scores(array: NDArray[np.float64], metric: Metric) -> NDArray[np.float64]:
-    return metric.from_sums(array.sum(axis=1), array.shape[1])
-
-
-def seed_scores(values: ArrayLike, metric: Metric = MEAN) -> list[float]:
-    """Each seed's score on all its examples."""
-    return [float(s) for s in _seed_scores(_as_seeds(values, metric), metric)]
-
-
-def point_estimate(values: ArrayLike, metric: Metric = MEAN) -> float:
-    """The score: the mean over seeds of each seed's score."""
-    return float(np.mean(seed_scores(values, metric)))
 
 
 # --- results ---------------------------------------------------------------------------------------
@@ -313,7 +254,7 @@ def resample_examples(
     depend on which other arms are resampled with it. `paired=False` gives each arm its own draws.
     """
     _check_options(n_resamples, 0.5)
-    arrays = [{lang: _as_seeds(v, metric, lang) for lang, v in arm.items()} for arm in arms]
+    arrays = [{lang: as_seeds(v, metric, lang) for lang, v in arm.items()} for arm in arms]
     resampled: list[dict[str, Resampled]] = [{} for _ in arms]
     for lang in sorted({lang for arm in arrays for lang in arm}):
         having = [a for a, arm in enumerate(arrays) if lang in arm]
@@ -345,7 +286,7 @@ def resample_examples(
                 replicates[a][start:stop] = metric.from_sums(part, n)
                 at += n_seeds * width
         for a in having:
-            resampled[a][lang] = Resampled(_seed_scores(arrays[a][lang], metric), replicates[a])
+            resampled[a][lang] = Resampled(seed_scores_of(arrays[a][lang], metric), replicates[a])
     return resampled
 
 
@@ -544,8 +485,8 @@ def mcnemar_exact(
     from scipy.stats import binomtest
 
     _check_alternative(alternative)
-    arm = _as_seeds(arm_correct, MEAN, "arm")[..., 0]
-    baseline = _as_seeds(baseline_correct, MEAN, "baseline")[..., 0]
+    arm = as_seeds(arm_correct, MEAN, "arm")[..., 0]
+    baseline = as_seeds(baseline_correct, MEAN, "baseline")[..., 0]
     if not (_is_binary(arm) and _is_binary(baseline)):
         raise ValueError("McNemar's test needs 0/1 correctness values")
     if arm.shape[1] != baseline.shape[1]:
@@ -582,7 +523,7 @@ def mcnemar_if_binary(
     """McNemar's test where it applies: 0/1 values scored by a `Mean` (correctness), else None."""
     if not isinstance(metric, Mean):
         return None
-    arm, baseline = _as_seeds(arm_values, metric, "arm"), _as_seeds(baseline_values, metric, "baseline")
+    arm, baseline = as_seeds(arm_values, metric, "arm"), as_seeds(baseline_values, metric, "baseline")
     if not (_is_binary(arm) and _is_binary(baseline)):
         return None
     return mcnemar_exact(arm[..., 0], baseline[..., 0], alternative)
@@ -603,8 +544,8 @@ def paired_difference(
     0/1 values under a `Mean` metric the exact McNemar test comes with it."""
     _check_options(n_resamples, confidence)
     _check_alternative(alternative)
-    arm = _as_seeds(arm_values, metric, "arm")
-    baseline = _as_seeds(baseline_values, metric, "baseline")
+    arm = as_seeds(arm_values, metric, "arm")
+    baseline = as_seeds(baseline_values, metric, "baseline")
     if arm.shape[1] != baseline.shape[1]:
         raise ValueError(f"arm scores {arm.shape[1]} examples, baseline {baseline.shape[1]}: not aligned")
     resampled = resample_examples([{"": arm}, {"": baseline}], metric, n_resamples, seed, paired)
@@ -639,57 +580,6 @@ def language_average(
     return compare(arm, baseline, languages, confidence, child_stream(seed, _SEED_TERM), alternative)
 
 
-@dataclass(frozen=True)
-class Robustness:
-    """How steady an arm is over seeds and languages. Standard deviations are sample ones (n - 1),
-    None where there is only one seed or one language."""
-
-    language_means: dict[str, float]  # mean over seeds, per language
-    seed_std: dict[str, float | None]  # std over seeds, per language
-    average: float  # mean over languages of the language means
-    average_seed_std: float | None  # std over seeds of each seed's language average
-    worst_language: str
-    worst: float
-    best_language: str
-    best: float
-    spread: float  # best - worst
-    language_std: float | None  # std of the language means across languages
-
-
-def robustness(scores_by_language: Mapping[str, Sequence[float] | float]) -> Robustness:
-    """Robustness summaries of per-language, per-seed scores (`seed_scores` gives a language's list;
-    position k is the same seed in every language)."""
-    if not scores_by_language:
-        raise ValueError("no languages to summarise")
-    per_language: dict[str, list[float]] = {}
-    for lang, scores in scores_by_language.items():
-        listed = [float(scores)] if isinstance(scores, int | float) else [float(s) for s in scores]
-        if not listed or not all(math.isfinite(s) for s in listed):
-            raise ValueError(f"{lang}: scores must be a non-empty list of finite numbers")
-        per_language[lang] = listed
-    seed_counts = {len(s) for s in per_language.values()}
-    if len(seed_counts) > 1:
-        raise ValueError(f"every language needs the same seeds (seed counts {sorted(seed_counts)})")
-    (n_seeds,) = seed_counts
-    means = {lang: statistics.fmean(s) for lang, s in per_language.items()}
-    seed_averages = [statistics.fmean(s[k] for s in per_language.values()) for k in range(n_seeds)]
-    # Ties go to the alphabetically first language, so the report does not depend on dict order.
-    worst_language = min(means, key=lambda lang: (means[lang], lang))
-    best_language = min(means, key=lambda lang: (-means[lang], lang))
-    return Robustness(
-        language_means=means,
-        seed_std={lang: statistics.stdev(s) if n_seeds > 1 else None for lang, s in per_language.items()},
-        average=statistics.fmean(means.values()),
-        average_seed_std=statistics.stdev(seed_averages) if n_seeds > 1 else None,
-        worst_language=worst_language,
-        worst=means[worst_language],
-        best_language=best_language,
-        best=means[best_language],
-        spread=means[best_language] - means[worst_language],
-        language_std=statistics.stdev(means.values()) if len(means) > 1 else None,
-    )
-
-
 # --- scaling curves --------------------------------------------------------------------------------
 
 
@@ -719,9 +609,7 @@ def scaling_curve(
     if not items:
         raise ValueError("a scaling curve needs at least one point")
     # One independent stream per point, by position: a point's band does not depend on the others'.
-    streams = (seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)).spawn(
-        len(items)
-    )
+    streams = [child_stream(seed, k) for k in range(len(items))]
     curve = []
     for (x, values), stream in zip(items, streams, strict=True):
         by_language = isinstance(values, Mapping)
