@@ -145,6 +145,8 @@ def test_tables_hold_the_stored_numbers(report) -> None:
     # Each seed averages 70 over the languages: the average has no spread although each language has.
     assert none.average.mean == pytest.approx(70.0) and none.average.std == pytest.approx(0.0)
     assert table.rows[2].average.mean == pytest.approx(85.0)
+    # The test-set sizes come from the per-example files (the store's rows do not hold them).
+    assert pawsx.sizes == {lang: N_PAWSX for lang in LANGS}
     udpos = section(study, "udpos").tables[0]
     assert [r.average.mean for r in udpos.rows] == pytest.approx([190 / 3, 165 / 3, 170 / 3])
 
@@ -429,7 +431,7 @@ def test_findings_come_first_with_units(report) -> None:
     (table,) = findings.tables
     assert table.header == ["arm", "pawsx (test), accuracy", "udpos (test), f1", "seeds"]
     rows = {row[0]: row for row in table.rows}
-    assert rows["none (baseline score)"][1:] == ["70.0±0.0", "63.3±0.0", "2"]
+    assert rows["baseline score (none)"][1:] == ["70.0±0.0", "63.3±0.0", "2"]
     # nli-900: +15 on PAWS-X in every resample, -6.7 on UD-POS: both bold, p and 2 seeds alongside.
     assert re.fullmatch(r"\+15\.0 \[\d+\.\d, \d+\.\d\] p[=<]0\.\d+", rows["nli-900"][1]), rows["nli-900"]
     assert rows["nli-900"][3] == "2" and {(2, 1), (2, 2)} <= table.strong
@@ -610,3 +612,19 @@ def test_page_renders_in_headless_chromium(report, tmp_path: Path) -> None:
     assert len(widths) == 3 and all(w > 100 for w in widths), widths
     assert found.body.get("data-overflow") == "0", found.body
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def test_overall_scores_over_different_tasks_are_flagged() -> None:
+    from xstilts.report.layout import coverage_notes
+    from xstilts.report.model import BenchmarkCell, BenchmarkTable
+
+    def table(nli_bucc: float | None) -> BenchmarkTable:
+        rows = [
+            ("none", [BenchmarkCell(70.0, False), BenchmarkCell(80.0, False), BenchmarkCell(75.0, True)]),
+            ("nli", [BenchmarkCell(72.0, False), BenchmarkCell(nli_bucc, False), BenchmarkCell(72.0, True)]),
+        ]
+        return BenchmarkTable("xtreme", "mean of tasks", ["xnli", "bucc", "overall"], {}, rows)
+
+    (note,) = coverage_notes(table(None))
+    assert "nli lacks bucc" in note and "not comparable" in note
+    assert coverage_notes(table(78.0)) == []

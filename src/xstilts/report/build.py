@@ -136,6 +136,7 @@ def _study(
                 tables=score_tables(g),
                 deltas=comparer.deltas(g),
                 robustness=robustness_rows(g),
+                sizes=comparer.sizes(g),
             )
         )
     primary = primary_sections(sections, {g.key for g in gathered if g.retrieval})
@@ -205,14 +206,21 @@ def _statistics(comparer: Comparer) -> str:
     confidence = f"{100 * comparer.confidence:g}%"
     parts = [
         f"{confidence} percentile bootstrap intervals ({comparer.resamples:,} resamples) of each arm's "
-        "difference from the baseline; p: paired bootstrap test (null-shifted, two-sided)"
+        "difference from the baseline, both arms scored on the same resampled examples; p: paired "
+        "bootstrap test (Koehn 2004; two-sided), below 0.05 exactly when the interval excludes 0. "
+        "With several seeds, a seed term is added: the seeds' variance beyond their example noise, "
+        "drawn as Student's t (Welch's degrees of freedom); a trained arm with one seed is given the "
+        "seed variance of the arm it is compared with (xstilts.report.stats says why)"
     ]
     if total:
         parts.append(
-            f"{levels['examples']} of {total} comparisons resample examples (and seeds where there are "
-            f"several, crossed: every seed on the same drawn examples); {levels['seeds']} resample seeds "
-            f"only (no per-example scores in the store, {MIN_SEEDS} or more seeds); "
-            f"{levels['none']} have no interval (no per-example scores and fewer than {MIN_SEEDS} seeds)"
+            f"{levels['examples']} of {total} comparisons resample examples; {levels['seeds']} have "
+            f"seed scores only (no per-example scores in the store, {MIN_SEEDS} or more seeds: a "
+            f"t-interval over seeds); {levels['none']} have no interval (no per-example scores and "
+            f"fewer than {MIN_SEEDS} seeds)"
         )
-    parts.append("McNemar: exact test on 0/1 correctness per language, the largest p over seed pairs")
+    parts.append(
+        "McNemar: exact test on 0/1 correctness per language; with several seeds, every pair of "
+        "seeds must point the same way (intersection-union test)"
+    )
     return ". ".join(parts) + "."

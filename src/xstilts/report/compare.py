@@ -60,6 +60,11 @@ class Comparer:
             )
         return self._examples[key]
 
+    def sizes(self, g: Gathered) -> dict[str, int]:
+        """Test examples per language of section `g`, as the per-example files the statistics used
+        have them (the rows of the store do not say); {} where there were none."""
+        return {lang: len(ids) for lang, ids in self._references.get(g.key, {}).items()}
+
     def _seed_evidence(self, g: Gathered, label: str) -> Evidence | None:
         return seed_level(g.cells(label), fixed=arm_is_fixed(g.source[label][1]))
 

@@ -263,8 +263,12 @@ def scaling_specs(design: Design | None, arms: list[str]) -> list[CurveSpec]:
             volume_labels[key] = (_group_label(arm), x_label)
     specs += _curves(volume, "volume", volume_labels)
 
+    # Every intermediate arm, pooled by its number of tasks: what a `combinations` study (k of N tasks)
+    # asks. In a study that also varies volume or languages, those arms are pooled too; the label says
+    # so and the curve's table lists the arms at each x.
     count = {("all",): [(float(len(a.intermediate)), a.name) for a in chosen]}
-    specs += _curves(count, "tasks", {("all",): ("intermediate arms", "number of intermediate tasks")})
+    label = "all intermediate arms, pooled by number of tasks"
+    specs += _curves(count, "tasks", {("all",): (label, "number of intermediate tasks")})
 
     members: dict[Any, list[str]] = defaultdict(list)
     totals: dict[str, dict[str, float]] = {}

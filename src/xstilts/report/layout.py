@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from xstilts.report.model import Cell, Curve, Delta, Report, Section, StudyReport
+from xstilts.report.model import BenchmarkTable, Cell, Curve, Delta, Report, Section, StudyReport
 from xstilts.report.sections import slug
 from xstilts.report.summary import primary_sections
 
@@ -105,6 +105,9 @@ def _score_tables(study: StudyReport, section: Section) -> list[Table]:
         notes = []
         if any(c.partial for row in t.rows for c in [*row.cells.values(), row.average]):
             notes.append("* fewer seeds than the arm has elsewhere (an unfinished study?)")
+        sizes = [f"{lang} {section.sizes[lang]:,}" for lang in t.languages if lang in section.sizes]
+        if sizes:
+            notes.append(f"Test examples per language: {', '.join(sizes)}.")
         anchor = f"{slug(study.name)}-{section.key}-{slug(t.metric)}"
         tables.append(
             Table(anchor, f"{section.title}: {t.metric}", ["arm", *t.languages, "avg"], rows, notes)
@@ -252,7 +255,9 @@ def _findings(study: StudyReport, level: str) -> Block | None:
             return DASH
         return str(found[0]) if len(found) == 1 else f"{found[0]}-{found[-1]}"
 
-    base = [f"{baseline} (baseline score)", *(score(s.tables[0].rows[0].average) for s in columns)]
+    # Retrieval sections measure from the pretrained encoder, target sections from the baseline arm.
+    firsts = list(dict.fromkeys(s.tables[0].rows[0].arm for s in columns))
+    base = [f"baseline score ({' / '.join(firsts)})", *(score(s.tables[0].rows[0].average) for s in columns)]
     rows, strong = [[*base, seeds(baseline)]], set()
     measured = up = down = 0
     for i, arm in enumerate(arms, start=1):
@@ -296,6 +301,21 @@ def _gain_p(d: Delta) -> str:
         return delta(d)
     p = p_value(d.p_value)
     return f"{delta(d)} p{p}" if p.startswith("<") else f"{delta(d)} p={p}"
+
+
+def coverage_notes(t: BenchmarkTable) -> list[str]:
+    """A partial overall averages the tasks an arm has: arms with different tasks are not comparable
+    there (an arm without a hard task looks better), so the table says so."""
+    parts = [k for k, column in enumerate(t.columns) if column != "overall"]
+    covered = {arm: frozenset(k for k in parts if cells[k].value is not None) for arm, cells in t.rows}
+    if len(set(covered.values())) < 2:
+        return []
+    fewest = min(covered, key=lambda arm: len(covered[arm]))
+    missing = ", ".join(t.columns[k] for k in parts if k not in covered[fewest])
+    return [
+        f"The arms do not all have the same tasks ({fewest} lacks {missing}): their overall scores "
+        "average different tasks and are not comparable."
+    ]
 
 
 def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
@@ -346,8 +366,9 @@ def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
                 [arm, *(number(cells[k].value) + ("*" if cells[k].partial else "") for k in order)]
                 for arm, cells in t.rows
             ]
+            notes = coverage_notes(t)
             bench.items.append(
-                Table(f"{stem}-{t.benchmark}", f"{t.benchmark} ({t.overall_rule})", header, rows)
+                Table(f"{stem}-{t.benchmark}", f"{t.benchmark} ({t.overall_rule})", header, rows, notes)
             )
         blocks.append(bench)
     for section in study.sections:

@@ -89,6 +89,8 @@ class Section:
     deltas: list[DeltaRow]
     robustness: list[RobustRow]
     notes: list[str] = field(default_factory=list)
+    # Test examples per language behind the statistics (from the per-example files; {} without them).
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,7 @@ class Difference(Interval):
 
     arm: float
     baseline: float
-    p_value: float  # paired bootstrap test, null-shifted
+    p_value: float  # paired bootstrap test (Koehn 2004); NaN when nothing varied
     alternative: Alternative
     mcnemar: McNemar | None  # only for 0/1 values scored by a Mean
 
