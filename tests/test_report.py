@@ -628,3 +628,15 @@ def test_overall_scores_over_different_tasks_are_flagged() -> None:
     (note,) = coverage_notes(table(None))
     assert "nli lacks bucc" in note and "not comparable" in note
     assert coverage_notes(table(78.0)) == []
+
+
+def test_a_study_still_running_names_its_planned_arms(tmp_path: Path) -> None:
+    _study_json(tmp_path, [1])
+    row = {"study": "toy", "arm": "nli-300", "phase": "target", "seed": 1, "task_version": 1, "run": "r"}
+    ResultsStore(tmp_path / STORE_NAME).record(
+        [{**row, "task": "pawsx", "split": "test", "language": "en", "metric": "accuracy", "value": 70.0}]
+    )
+    (study,) = build_report(tmp_path, resamples=50).studies
+    assert study.baseline is None
+    assert any("without results yet: none, nli-900" in n for n in study.notes)
+    assert any("baseline arm none has no results yet" in n for n in study.notes)

@@ -115,9 +115,17 @@ def _study(
             "No study.json for this study in the directory: arms are described by name only and no "
             "scaling curves are drawn."
         )
-    if baseline is None:
+    planned = [a.name for a in design.arms if a.name not in arms] if design else []
+    if planned:
         notes.append(
-            "No baseline arm (none without an intermediate phase; --baseline names one): no differences."
+            f"Arms planned in study.json without results yet: {', '.join(planned)} (a study still running?)."
+        )
+    if baseline is None:
+        waiting = [name for name in design.baselines if name in planned] if design else []
+        notes.append(
+            f"The baseline arm {waiting[0]} has no results yet: no differences."
+            if waiting
+            else "No baseline arm (none without an intermediate phase; --baseline names one): no differences."
         )
     gathered = gather_sections(rows, baseline, arms, formats)
     sections = []

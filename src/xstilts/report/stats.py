@@ -147,8 +147,9 @@ _BLOCK_ENTRIES = 2_000_000
 
 @dataclass(frozen=True)
 class Interval:
-    """A point estimate with a percentile bootstrap interval. `std_error` is the standard deviation
-    of the replicates."""
+    """A point estimate with a percentile bootstrap interval. `std_error`: the square root of the
+    example replicates' variance plus the seed term's (the replicates' own spread includes Student's
+    t tails, whose variance is not the seed term's)."""
 
     estimate: float
     low: float
@@ -175,7 +176,8 @@ class McNemarPair:
 
 @dataclass(frozen=True)
 class McNemar:
-    """Exact McNemar tests of every seed pair; `p_value` is their largest (intersection-union test)."""
+    """Exact McNemar tests of every seed pair; `p_value` combines them by the intersection-union test
+    (the largest one-sided p; two-sided, twice the smaller direction's largest)."""
 
     pairs: tuple[McNemarPair, ...]
     p_value: float
