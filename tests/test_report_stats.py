@@ -17,6 +17,7 @@ from xstilts.report.stats import (
     Difference,
     bootstrap_ci,
     bootstrap_p_value,
+    compare,
     language_average,
     mcnemar_exact,
     paired_difference,
@@ -299,22 +300,26 @@ def test_one_sided_p_values() -> None:
         bootstrap_p_value(replicates, "both")  # type: ignore[arg-type]
 
 
-def test_the_interval_excludes_zero_exactly_when_p_is_below_five_percent() -> None:
+def test_the_interval_excludes_zero_exactly_when_p_is_below_alpha() -> None:
+    # Whatever the number of resamples and the level (the order statistics are chosen for it); p is
+    # compared a hair below alpha, as 2 (1 + c) / (B + 1) may equal alpha to the last bit.
     rng = np.random.default_rng(17)
-    agree = 0
-    for k in range(150):
-        arm, base = correlated_arms(rng, 150, 0.6, rng.uniform(0.0, 0.35))
-        result = paired_difference(arm, base, n_resamples=2000, seed=k)
-        agree += (result.low > 0 or result.high < 0) == (result.p_value < 0.05)
-    assert agree == 150
+    for resamples, confidence in [(2000, 0.95), (1500, 0.95), (999, 0.95), (1001, 0.9), (400, 0.99)]:
+        for k in range(40):
+            arm, base = correlated_arms(rng, 150, 0.6, rng.uniform(0.0, 0.35))
+            result = paired_difference(arm, base, n_resamples=resamples, confidence=confidence, seed=k)
+            excludes = result.low > 0 or result.high < 0
+            assert excludes == (result.p_value < 1 - confidence - 1e-12), (resamples, confidence, k)
 
 
 def test_nothing_varies_nothing_tested() -> None:
-    # One example, right for the arm and wrong for the baseline: every replicate is 1. The bootstrap
-    # has no distribution to test against (McNemar, beside it, says p = 1).
+    # Every example right for the arm and wrong for the baseline: every replicate is 1. The bootstrap
+    # has no distribution to test against (McNemar, beside it, has the discordant pairs).
     result = paired_difference([1.0], [0.0])
     assert result.estimate == 1.0 and math.isnan(result.p_value)
     assert result.mcnemar is not None and result.mcnemar.p_value == 1.0
+    five = paired_difference(np.ones(5), np.zeros(5))
+    assert math.isnan(five.p_value) and five.mcnemar.p_value == pytest.approx(2 / 32)
 
 
 def test_null_rejection_with_several_seeds_and_seed_variance() -> None:
@@ -333,6 +338,15 @@ def test_null_rejection_with_several_seeds_and_seed_variance() -> None:
 
         rejections += paired_difference(arm(), arm(), n_resamples=400, seed=k).p_value < 0.05
     assert 2 <= rejections <= 16
+    # A trained baseline with one seed against three: it borrows the arm's seed variance. Resampling
+    # seeds rejected about 18% here, two independent Welch terms about 10%; at most 8% may.
+    rejections = 0
+    for k in range(200):
+        z = rng.normal(size=300)
+        seeds = rng.normal(0, 0.15, size=(4, 1))
+        values = (z + seeds + rng.normal(0, 0.5, size=(4, 300)) > threshold).astype(float)
+        rejections += paired_difference(values[:3], values[3:], n_resamples=400, seed=k).p_value < 0.05
+    assert rejections <= 16
 
 
 def test_mcnemar_exact_equals_the_binomial_by_hand() -> None:
@@ -389,6 +403,14 @@ def test_paired_difference_with_seeds() -> None:
     # a fixed one (the pretrained encoder) has none.
     one = paired_difference(arm, base[:1], n_resamples=4000)
     assert one.std_error == pytest.approx(math.sqrt(arm_offsets.var(ddof=1) * (1 / 3 + 1)), rel=1e-6)
+    resampled = resample_examples([{"": arm}, {"": base[:1]}], MEAN, 1000, seed=0)
+    fixed = compare(*resampled, [""], 0.95, seed=0, baseline_fixed=True)
+    assert fixed.std_error == pytest.approx(math.sqrt(arm_offsets.var(ddof=1) / 3), rel=1e-6)
+    # The other way round: a fixed arm (the pretrained encoder) against a baseline of 2 seeds.
+    flipped = compare(
+        resampled[1], resample_examples([{"": base}], MEAN, 1000, seed=0)[0], [""], 0.95, 0, arm_fixed=True
+    )
+    assert flipped.std_error == pytest.approx(math.sqrt(base_offsets.var(ddof=1) / 2), rel=1e-6)
     with pytest.raises(ValueError, match="not aligned"):
         paired_difference(arm, base[:, :-1])
 

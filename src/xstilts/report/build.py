@@ -215,7 +215,8 @@ def _statistics(comparer: Comparer) -> str:
     parts = [
         f"{confidence} percentile bootstrap intervals ({comparer.resamples:,} resamples) of each arm's "
         "difference from the baseline, both arms scored on the same resampled examples; p: paired "
-        "bootstrap test (Koehn 2004; two-sided), below 0.05 exactly when the interval excludes 0. "
+        f"bootstrap test (Koehn 2004; two-sided), below {1 - comparer.confidence:.3g} exactly when the "
+        "interval excludes 0. "
         "With several seeds, a seed term is added: the seeds' variance beyond their example noise, "
         "drawn as Student's t (Welch's degrees of freedom); a trained arm with one seed is given the "
         "seed variance of the arm it is compared with (xstilts.report.stats says why)"

@@ -13,6 +13,7 @@ named by the comparison.
 
 from __future__ import annotations
 
+import math
 import statistics
 import zlib
 from typing import Any
@@ -136,8 +137,13 @@ class Comparer:
                 stream,
                 mcnemar=mcnemar,
                 baseline_fixed=base_evidence.fixed,
+                arm_fixed=arm_evidence.fixed,
             )
             tested = result.mcnemar.p_value if result.mcnemar is not None else None
+            if math.isnan(result.p_value):
+                # Nothing varied (every example and seed scored alike): no interval to show, only
+                # the difference (a zero-width "interval" would read as certainty).
+                return Delta(result.estimate, None, None, None, tested)
             return Delta(result.estimate, result.low, result.high, result.p_value, tested)
 
         per_language = {}
@@ -182,7 +188,13 @@ class Comparer:
             stream = self.stream(g.key, spec.variable, spec.label, repr(x))
             if g.baseline:
                 interval: Interval = compare(
-                    pooled, resampled[g.baseline], languages, self.confidence, stream, baseline_fixed=fixed
+                    pooled,
+                    resampled[g.baseline],
+                    languages,
+                    self.confidence,
+                    stream,
+                    baseline_fixed=fixed,
+                    arm_fixed=all(found[a].fixed for a in names),
                 )
             else:
                 interval = summarise(pooled, languages, self.confidence, stream)
@@ -190,12 +202,13 @@ class Comparer:
         return sorted(points, key=lambda p: p.x)
 
     def _point_curve(self, g: Gathered, x: float, names: list[str], languages: list[str]) -> CurvePoint:
-        def average(label: str) -> float:
-            found = seed_averages(g.cells(label), languages)
-            return statistics.fmean(found) if found else float("nan")
+        # The arms at x pooled as seeds of one arm, as `stats.pool` pools them: each seed counts once.
+        def seeds(labels: list[str]) -> list[float]:
+            return [s for label in labels for s in seed_averages(g.cells(label), languages)]
 
-        base = average(g.baseline) if g.baseline else 0.0
-        estimate = statistics.fmean(average(a) for a in names) - base
+        pooled, base = seeds(names), seeds([g.baseline]) if g.baseline else [0.0]
+        nan = float("nan")
+        estimate = (statistics.fmean(pooled) if pooled else nan) - (statistics.fmean(base) if base else nan)
         return CurvePoint(x, estimate, None, None, tuple(names))
 
 

@@ -31,9 +31,9 @@ from xstilts.errors import XstiltsError
 from xstilts.report.stats import F1_FROM_COUNTS, MEAN, PERCENT, Metric
 
 Level = Literal["examples", "seeds"]
-# Fewest seeds of a trained arm for a seed-only interval. Two seeds give three distinct resamples
-# and, since the bootstrap shrinks the seed variance by (n - 1) / n, intervals half as wide as they
-# should be: "significant" differences from noise. Three is the fewest `stats` is documented for.
+# Fewest seeds of a trained arm for a seed-only interval (a t-interval over seeds). Two seeds give
+# the t one degree of freedom: a Cauchy-tailed interval too wide and too noisy to read. Three is the
+# fewest `stats` is calibrated for.
 MIN_SEEDS = 3
 
 

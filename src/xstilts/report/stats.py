@@ -137,7 +137,7 @@ __all__ = [
 
 Alternative = Literal["two-sided", "greater", "less"]
 SeedLike = int | np.random.SeedSequence
-# Entries of one block of replicates x examples: its index and count matrices take about 50 MB,
+# Entries of one block of replicates x examples: its index and count matrices take about 80 MB,
 # whatever the test set's size. Results do not depend on it (each stream is drawn in order).
 _BLOCK_ENTRIES = 2_000_000
 
@@ -314,6 +314,7 @@ class _Side:
     estimate: float
     replicates: NDArray[np.float64]
     seed_variance: float
+    raw_variance: float  # the seeds' sample variance, example noise included (0 with one seed)
     n_seeds: int
     varies: bool  # whether anything at all varies: the examples' scores or the seeds'
 
@@ -331,7 +332,7 @@ def _side(arm: Mapping[str, Resampled], languages: Sequence[str]) -> _Side:
     scores = np.mean([arm[lang].scores for lang in languages], axis=0)
     replicates = np.mean([arm[lang].replicates for lang in languages], axis=0)  # (B, S)
     n_seeds, resamples = scores.size, replicates.shape[0]
-    seed_variance = 0.0
+    seed_variance = raw_variance = 0.0
     if n_seeds > 1:
         # The seeds' sample variance holds the seed-to-seed variance plus each seed's own example
         # noise (its errors that the other seeds do not share). That noise is measured by how a seed's
@@ -340,9 +341,10 @@ def _side(arm: Mapping[str, Resampled], languages: Sequence[str]) -> _Side:
         noise = (
             float(deviations.var(axis=0, ddof=1).mean()) * n_seeds / (n_seeds - 1) if resamples > 1 else 0.0
         )
-        seed_variance = max(0.0, float(scores.var(ddof=1)) - noise)
+        raw_variance = float(scores.var(ddof=1))
+        seed_variance = max(0.0, raw_variance - noise)
     varies = bool(np.ptp(replicates) > 0 or np.ptp(scores) > 0)
-    return _Side(float(scores.mean()), replicates.mean(axis=1), seed_variance, n_seeds, varies)
+    return _Side(float(scores.mean()), replicates.mean(axis=1), seed_variance, raw_variance, n_seeds, varies)
 
 
 def _seed_term(
@@ -363,11 +365,12 @@ def _seed_term(
 def _interval(
     estimate: float, replicates: NDArray[np.float64], std_error: float, confidence: float
 ) -> Interval:
-    # Order statistics k and B + 1 - k of the sorted replicates, k = ceil(B * alpha / 2): the interval
-    # excludes 0 exactly when `bootstrap_p_value` is below 1 - confidence (for B of 1,000 or more),
-    # so a bold difference and its p-value never disagree.
+    # Order statistics k and B + 1 - k of the sorted replicates, k = ceil(alpha (B + 1) / 2 - 1): with
+    # c replicates at or below 0 the interval excludes 0 when c < k, and the two-sided p of
+    # `bootstrap_p_value`, 2 (1 + c) / (B + 1), is below alpha exactly then, whatever B: a bold
+    # difference and its p never disagree. (For B = 1,000 or 2,000 this is the usual ceil(alpha B / 2).)
     ordered = np.sort(replicates)
-    k = max(1, math.ceil(ordered.size * (1.0 - confidence) / 2 - 1e-9))
+    k = max(1, math.ceil((1.0 - confidence) * (ordered.size + 1) / 2 - 1 - 1e-9))
     return Interval(
         estimate=float(estimate),
         low=float(ordered[k - 1]),
@@ -419,6 +422,7 @@ def compare(
     alternative: Alternative = "two-sided",
     mcnemar: McNemar | None = None,
     baseline_fixed: bool = False,
+    arm_fixed: bool = False,
 ) -> Difference:
     """Arm minus baseline on the average of `languages`: the interval of the difference and the
     paired bootstrap p-value. `arm` and `baseline` must come from one `resample_examples` call
@@ -426,16 +430,20 @@ def compare(
 
     A trained arm with one seed has a seed variance that its one score cannot show. When the other
     side has several seeds, it is given theirs (arms trained alike vary alike, the pooled-variance
-    assumption); `baseline_fixed` says the baseline has no seed variance at all (the pretrained
-    encoder, one fixed model)."""
+    assumption): one term of the other side's seed variance / S plus its raw sample variance (example
+    noise left in, erring wide), with S - 1 degrees of freedom, the only ones there are (two terms
+    would be taken for independent estimates). `baseline_fixed` / `arm_fixed` say a side has no seed
+    variance at all (the pretrained encoder, one fixed model)."""
     _check_alternative(alternative)
     a, b = _side(arm, languages), _side(baseline, languages)
     terms = []
-    for side, other, fixed in ((a, b, False), (b, a, baseline_fixed)):
+    for side, other, fixed in ((a, b, arm_fixed), (b, a, baseline_fixed)):
         if side.n_seeds > 1:
             terms.append((side.seed_variance / side.n_seeds, side.n_seeds - 1))
         elif not fixed and other.n_seeds > 1:
-            terms.append((other.seed_variance, other.n_seeds - 1))
+            # Borrowed: replaces the other side's own term (added below only when nothing borrows).
+            terms = [(other.seed_variance / other.n_seeds + other.raw_variance, other.n_seeds - 1)]
+            break
     examples = a.replicates - b.replicates
     replicates = examples + _seed_term(terms, examples.size, np.random.default_rng(seed))
     std_error = math.sqrt(_variance(examples) + sum(variance for variance, _ in terms))
