@@ -56,7 +56,7 @@ several seeds it is given theirs, as one term with their degrees of freedom (`co
 in the same simulations); the pretrained encoder is one fixed model, no seed term. The seed-variance
 estimate is unbiased for any covariance between seeds when the metric is a mean (the noise it
 subtracts is the trace of the centred per-seed covariance over n (S - 1)); for F1 from counts it
-holds to first order, and simulated null rejection stayed at 2.5-6%.
+holds to first order (simulated null rejection 3-6.7%, `bench/report_calibration.py`).
 
 Paired comparison (`compare`, `paired_difference`): arm and baseline are scored on the same drawn
 examples in every replicate (Koehn 2004, "Statistical significance tests for machine translation
