@@ -643,3 +643,29 @@ def test_a_study_still_running_names_its_planned_arms(tmp_path: Path) -> None:
     assert study.baseline is None
     assert any("without results yet: none, nli-900" in n for n in study.notes)
     assert any("baseline arm none has no results yet" in n for n in study.notes)
+
+
+def test_a_benchmark_task_scored_on_another_split_says_so(tmp_path: Path) -> None:
+    # The demo scores PAWS-X on a dev subset: its XTREME column must not pass for the test score.
+    _study_json(tmp_path, [1])
+    rows = [
+        {
+            "study": "toy",
+            "arm": arm,
+            "phase": "target",
+            "seed": 1,
+            "task_version": 1,
+            "run": f"r-{arm}",
+            "task": "pawsx",
+            "split": "dev",
+            "language": lang,
+            "metric": "accuracy",
+            "value": value,
+        }
+        for arm, value in (("none", 60.0), ("nli-300", 62.0))
+        for lang in ("en", "de")
+    ]
+    ResultsStore(tmp_path / STORE_NAME).record(rows)
+    (study,) = build_report(tmp_path, resamples=50).studies
+    xtreme = next(t for t in study.benchmarks if t.benchmark == "xtreme")
+    assert xtreme.coverage["pawsx"] == "2/7 languages, on dev, not test"

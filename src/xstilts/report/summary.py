@@ -67,6 +67,12 @@ def benchmark_tables(
             t: f"{max(e['tasks'][t]['languages'] for e in entries)}/{len(bench.task(t).languages)} languages"
             for t in covered
         }
+        for t in covered:
+            # A study may score a task only on another split (the demo's PAWS-X dev subset): then the
+            # number is not the benchmark's, and the header says on which split it is.
+            splits = sorted({e["sources"][t]["split"] for e in entries if t in e.get("sources", {})})
+            if splits and splits != [bench.task(t).split]:
+                coverage[t] += f", on {'/'.join(splits)}, not {bench.task(t).split}"
         for c in categories:
             coverage[c] = f"{sum(t in covered for t in bench.categories[c])}/{len(bench.categories[c])} tasks"
         coverage["overall"] = f"{len(covered)}/{len(bench.tasks)} tasks"
