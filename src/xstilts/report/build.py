@@ -219,7 +219,9 @@ def _statistics(comparer: Comparer) -> str:
         "interval excludes 0. "
         "With several seeds, a seed term is added: the seeds' variance beyond their example noise, "
         "drawn as Student's t (Welch's degrees of freedom); a trained arm with one seed is given the "
-        "seed variance of the arm it is compared with (xstilts.report.stats says why)"
+        "seed variance of the arm it is compared with (xstilts.report.stats says why). Where neither "
+        "side has several seeds, there is no seed term: the interval covers test-set noise only, not "
+        "what another training seed would change"
     ]
     if total:
         parts.append(
