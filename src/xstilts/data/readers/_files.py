@@ -93,8 +93,9 @@ class IdRegistry:
         return example_id
 
 
-def jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) per non-blank line; CRLF line ends are fine (`\\r` is JSON whitespace)."""
+def jsonl_records(path: Path, what: str = "records") -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) per non-blank line; CRLF line ends are fine (`\\r` is JSON whitespace).
+    A file without any says it holds no `what`."""
     found = False
     for line, text in numbered_lines(path):
         if not text.strip():
@@ -108,7 +109,7 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         found = True
         yield line, record
     if not found:
-        raise no_records(path, "records")
+        raise no_records(path, what)
 
 
 def string_field(path: Path, line: int, record: dict[str, Any], key: str) -> str:

@@ -24,14 +24,12 @@ text, or a mention text that differs from the text at its offsets.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from xstilts.data.examples import RetrievalCorpus
-from xstilts.data.readers._files import no_records, numbered_lines, require_file
+from xstilts.data.readers._files import jsonl_records, no_records, require_file
 from xstilts.errors import DataFormatError
 
 # utils_mewslix: a mention is marked with these, and existing pairs of them are escaped to (...).
@@ -49,7 +47,7 @@ def read_mewsli_x(mentions: Path, entities: Path) -> RetrievalCorpus:
     queries: list[str] = []
     query_languages: list[str] = []
     gold: dict[str, frozenset[str]] = {}
-    for line, record in _json_lines(mentions):
+    for line, record in jsonl_records(mentions, "mention records"):
         context = _field(mentions, line, record, "context", dict)
         language = _field(mentions, line, context, "language", str, "context.")
         text = _field(mentions, line, context, "text", str, "context.")
@@ -119,7 +117,7 @@ def _read_entities(path: Path) -> tuple[list[str], list[str]]:
     ids: list[str] = []
     descriptions: list[str] = []
     first_line: dict[str, int] = {}
-    for line, record in _json_lines(path):
+    for line, record in jsonl_records(path, "entities"):
         entity_id = _field(path, line, record, "entity_id", str)
         description = _field(path, line, record, "description", str)
         spans = _spans(path, line, record, "sentence_spans", len(description))
@@ -128,22 +126,7 @@ def _read_entities(path: Path) -> tuple[list[str], list[str]]:
         first_line[entity_id] = line
         ids.append(entity_id)
         descriptions.append(_normalise(" ".join(description[s:e] for s, e in spans)))
-    if not ids:
-        raise no_records(path, "entities")
     return ids, descriptions
-
-
-def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    for line, text in numbered_lines(path):
-        if not text.strip():
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataFormatError(path, line, f"invalid JSON: {err.msg} (column {err.colno})") from None
-        if not isinstance(record, dict):
-            raise DataFormatError(path, line, f"expected a JSON object, found {type(record).__name__}")
-        yield line, record
 
 
 def _field(path: Path, line: int, parent: dict[str, Any], key: str, kind: type, where: str = "") -> Any:
