@@ -41,9 +41,6 @@ submission layout to write them in.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +48,7 @@ from typing import Any
 
 import xstilts
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.files import atomic_write_bytes
+from xstilts.files import atomic_write_bytes, replace_folder
 from xstilts.pipeline.results import current_rows
 from xstilts.pipeline.store import read_examples_file
 from xstilts.report.build import open_store
@@ -401,25 +398,9 @@ def _write_folder(destination: Path, files: dict[str, bytes]) -> None:
             raise ConfigError(f"--to {destination}", "exists and is not a directory")
         if any(destination.iterdir()) and not (destination / MANIFEST).is_file():
             raise ConfigError(f"--to {destination}", f"not empty and not an xstilts export (no {MANIFEST})")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}-building-"))
-    aside: Path | None = None
-    try:
+
+    def fill(folder: Path) -> None:
         for relative, data in files.items():
-            atomic_write_bytes(building / relative, data)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(building, 0o777 & ~mask)  # mkdtemp's folder is private; give mkdir()'s permissions
-        if destination.exists():
-            aside = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}-old-"))
-            os.replace(destination, aside / destination.name)
-        os.replace(building, destination)
-    except BaseException:
-        if aside is not None and not destination.exists():
-            os.replace(aside / destination.name, destination)
-        shutil.rmtree(building, ignore_errors=True)
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
-        raise
-    if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
+            atomic_write_bytes(folder / relative, data)
+
+    replace_folder(destination, fill)
