@@ -88,13 +88,20 @@ import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-# The metrics and the robustness summaries live in modules of their own; they are named here too, so
-# that `xstilts.report.stats` is the one import for the report's statistics.
+# The metrics, McNemar's test and the robustness summaries live in modules of their own; they are
+# named here too, so that `xstilts.report.stats` is the one import for the report's statistics.
+from xstilts.report.mcnemar import (
+    Alternative,
+    McNemar,
+    McNemarPair,
+    check_alternative,
+    mcnemar_exact,
+    mcnemar_if_binary,
+)
 from xstilts.report.robustness import Robustness, robustness
 from xstilts.report.scores import (
     F1_FROM_COUNTS,
@@ -118,6 +125,7 @@ __all__ = [
     "Difference",
     "Interval",
     "McNemar",
+    "McNemarPair",
     "Mean",
     "Metric",
     "Resampled",
@@ -139,7 +147,6 @@ __all__ = [
     "summarise",
 ]
 
-Alternative = Literal["two-sided", "greater", "less"]
 SeedLike = int | np.random.SeedSequence
 # Entries of one block of replicates x examples: its index and count matrices take about 80 MB,
 # whatever the test set's size. Results do not depend on it (each stream is drawn in order).
@@ -168,27 +175,6 @@ class Interval:
 
 
 @dataclass(frozen=True)
-class McNemarPair:
-    """Exact McNemar test of one arm seed against one baseline seed on 0/1 correctness."""
-
-    arm_seed: int  # position of the seed in the arm's values
-    baseline_seed: int
-    arm_only: int  # examples the arm gets right and the baseline wrong
-    baseline_only: int
-    p_value: float
-
-
-@dataclass(frozen=True)
-class McNemar:
-    """Exact McNemar tests of every seed pair; `p_value` combines them by the intersection-union test
-    (the largest one-sided p; two-sided, twice the smaller direction's largest)."""
-
-    pairs: tuple[McNemarPair, ...]
-    p_value: float
-    alternative: Alternative
-
-
-@dataclass(frozen=True)
 class Difference(Interval):
     """Arm minus baseline: the interval of the difference, both scores and the paired tests."""
 
@@ -207,11 +193,6 @@ def _check_options(n_resamples: int, confidence: float) -> None:
         raise ValueError(f"n_resamples must be at least 1, not {n_resamples}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
-
-
-def _check_alternative(alternative: str) -> None:
-    if alternative not in ("two-sided", "greater", "less"):
-        raise ValueError(f"alternative must be two-sided, greater or less, not {alternative!r}")
 
 
 def child_stream(seed: SeedLike, *key: int) -> np.random.SeedSequence:
@@ -391,7 +372,7 @@ def bootstrap_p_value(replicates: ArrayLike, alternative: Alternative = "two-sid
     "less", and twice the smaller of the two (at most 1) two-sided: the smallest level at which the
     percentile interval excludes 0. The "+1" keeps a Monte Carlo p-value valid (Davison & Hinkley
     1997, sec. 4.2)."""
-    _check_alternative(alternative)
+    check_alternative(alternative)
     values = np.asarray(replicates, dtype=np.float64)
     greater = (1 + np.count_nonzero(values <= 0)) / (1 + values.size)
     less = (1 + np.count_nonzero(values >= 0)) / (1 + values.size)
@@ -438,7 +419,7 @@ def compare(
     noise left in, erring wide), with S - 1 degrees of freedom, the only ones there are (two terms
     would be taken for independent estimates). `baseline_fixed` / `arm_fixed` say a side has no seed
     variance at all (the pretrained encoder, one fixed model)."""
-    _check_alternative(alternative)
+    check_alternative(alternative)
     a, b = _side(arm, languages), _side(baseline, languages)
     terms = []
     for side, other, fixed in ((a, b, arm_fixed), (b, a, baseline_fixed)):
@@ -483,64 +464,7 @@ def bootstrap_ci(
     return summarise(arm, [""], confidence, child_stream(seed, _SEED_TERM))
 
 
-# --- paired tests ----------------------------------------------------------------------------------
-
-
-def _is_binary(array: NDArray[np.float64]) -> bool:
-    return bool(np.all((array == 0) | (array == 1)))
-
-
-def mcnemar_exact(
-    arm_correct: ArrayLike, baseline_correct: ArrayLike, alternative: Alternative = "two-sided"
-) -> McNemar:
-    """Exact McNemar test on 0/1 correctness: under H0 an example the two disagree on is equally
-    likely to favour either, so the arm's share of the discordant pairs is Binomial(b + c, 1/2).
-    Several seeds: every (arm seed, baseline seed) pair, combined by the intersection-union test."""
-    from scipy.stats import binomtest
-
-    _check_alternative(alternative)
-    arm = as_seeds(arm_correct, MEAN, "arm")[..., 0]
-    baseline = as_seeds(baseline_correct, MEAN, "baseline")[..., 0]
-    if not (_is_binary(arm) and _is_binary(baseline)):
-        raise ValueError("McNemar's test needs 0/1 correctness values")
-    if arm.shape[1] != baseline.shape[1]:
-        raise ValueError(f"arm scores {arm.shape[1]} examples, baseline {baseline.shape[1]}")
-    pairs, greater, less = [], [], []
-    for i, arm_seed in enumerate(arm):
-        for j, baseline_seed in enumerate(baseline):
-            arm_only = int(np.count_nonzero((arm_seed == 1) & (baseline_seed == 0)))
-            baseline_only = int(np.count_nonzero((arm_seed == 0) & (baseline_seed == 1)))
-            discordant = arm_only + baseline_only
-
-            def test(side: str, k: int = arm_only, n: int = discordant) -> float:
-                # No discordant pair: the data cannot tell the two apart at all.
-                return float(binomtest(k, n, 0.5, alternative=side).pvalue) if n else 1.0
-
-            greater.append(test("greater"))
-            less.append(test("less"))
-            pairs.append(McNemarPair(i, j, arm_only, baseline_only, test(alternative)))
-    # Intersection-union (Berger 1982): "the arm is better whichever seeds are compared" is rejected
-    # at the largest one-sided p. Two-sided, the direction must be the same for every pair: twice the
-    # smaller of the two directions' largest p (a pair better and a pair worse reject nothing).
-    if alternative == "greater":
-        combined = max(greater)
-    elif alternative == "less":
-        combined = max(less)
-    else:
-        combined = min(1.0, 2 * min(max(greater), max(less)))
-    return McNemar(tuple(pairs), combined, alternative)
-
-
-def mcnemar_if_binary(
-    arm_values: ArrayLike, baseline_values: ArrayLike, metric: Metric, alternative: Alternative = "two-sided"
-) -> McNemar | None:
-    """McNemar's test where it applies: 0/1 values scored by a `Mean` (correctness), else None."""
-    if not isinstance(metric, Mean):
-        return None
-    arm, baseline = as_seeds(arm_values, metric, "arm"), as_seeds(baseline_values, metric, "baseline")
-    if not (_is_binary(arm) and _is_binary(baseline)):
-        return None
-    return mcnemar_exact(arm[..., 0], baseline[..., 0], alternative)
+# --- paired comparison -----------------------------------------------------------------------------
 
 
 def paired_difference(
@@ -557,7 +481,7 @@ def paired_difference(
     two arms (`paired=False` draws them independently: the unpaired interval, for comparison). For
     0/1 values under a `Mean` metric the exact McNemar test comes with it."""
     _check_options(n_resamples, confidence)
-    _check_alternative(alternative)
+    check_alternative(alternative)
     arm = as_seeds(arm_values, metric, "arm")
     baseline = as_seeds(baseline_values, metric, "baseline")
     if arm.shape[1] != baseline.shape[1]:
@@ -583,7 +507,7 @@ def language_average(
     difference of the averages (examples resampled within each language, the seed term of each
     arm's average) and its bootstrap p-value. No McNemar here: it tests one set of examples."""
     _check_options(n_resamples, confidence)
-    _check_alternative(alternative)
+    check_alternative(alternative)
     languages = sorted(values_by_language)
     if baseline_by_language is None:
         (arm,) = resample_examples([values_by_language], metric, n_resamples, seed)
