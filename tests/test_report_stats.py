@@ -223,7 +223,7 @@ def test_counts_that_cannot_be_rejected() -> None:
 
 
 def test_ratio_of_summed_counts() -> None:
-    from xstilts.report.evidence import RATIO
+    from xstilts.report.scores import RATIO
 
     # (tokens right, tokens) per sentence: 8 of 10 tokens, 80%, not the mean of 75%, (none), 83%.
     counts = np.array([[3, 4], [0, 0], [5, 6]])

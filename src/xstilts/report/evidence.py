@@ -22,42 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from xstilts.errors import XstiltsError
-from xstilts.report.stats import F1_FROM_COUNTS, MEAN, PERCENT, Metric
+from xstilts.report.scores import F1_FROM_COUNTS, MEAN, PERCENT, RATIO, Metric
 
 Level = Literal["examples", "seeds"]
 # Fewest seeds of a trained arm for a seed-only interval (a t-interval over seeds). Two seeds give
 # the t one degree of freedom: a Cauchy-tailed interval too wide and too noisy to read. Three is the
 # fewest `stats` is calibrated for.
 MIN_SEEDS = 3
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """100 * sum(numerator) / sum(denominator) from (numerator, denominator) per example: token
-    accuracy, BUCC precision and recall. Zero denominators score 0, as `metrics_from_examples`."""
-
-    scale: float = 100.0
-    width: ClassVar[int] = 2
-
-    def from_sums(self, sums: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-        numerator, denominator = sums[..., 0], sums[..., 1]
-        ratio = np.divide(numerator, denominator, out=np.zeros_like(denominator), where=denominator > 0)
-        return ratio * self.scale
-
-    def check(self, values: NDArray[np.float64]) -> None:
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise ValueError("ratio counts must be finite and non-negative")
-        if np.any(values[..., 0] > values[..., 1]):
-            raise ValueError("an example has a numerator above its denominator (more right than counted)")
-
-
-RATIO = Ratio()
 
 
 def recipe_metric(recipe: Sequence[str]) -> tuple[Metric, list[str]] | None:

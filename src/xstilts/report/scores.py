@@ -76,9 +76,30 @@ class CountF1:
             raise ValueError("an example has more true positives than predicted or gold items")
 
 
+@dataclass(frozen=True)
+class Ratio:
+    """100 * sum(numerator) / sum(denominator) from (numerator, denominator) per example: token
+    accuracy, BUCC precision and recall. Zero denominators score 0, as `metrics_from_examples`."""
+
+    scale: float = 100.0
+    width: ClassVar[int] = 2
+
+    def from_sums(self, sums: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+        numerator, denominator = sums[..., 0], sums[..., 1]
+        ratio = np.divide(numerator, denominator, out=np.zeros_like(denominator), where=denominator > 0)
+        return ratio * self.scale
+
+    def check(self, values: NDArray[np.float64]) -> None:
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError("ratio counts must be finite and non-negative")
+        if np.any(values[..., 0] > values[..., 1]):
+            raise ValueError("an example has a numerator above its denominator (more right than counted)")
+
+
 MEAN = Mean()
 PERCENT = Mean(scale=100.0)
 F1_FROM_COUNTS = CountF1()
+RATIO = Ratio()
 
 
 def as_seeds(values: ArrayLike, metric: Metric, what: str = "values") -> NDArray[np.float64]:
