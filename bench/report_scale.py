@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from xstilts.config.study import load_study
 from xstilts.formats import get_format
 from xstilts.pipeline.store import STORE_NAME, ResultsStore, metrics_from_examples, write_examples_file
-from xstilts.pipeline.study import load_study
 from xstilts.report.build import build_report
 from xstilts.report.site import write_site
 

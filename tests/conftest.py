@@ -31,6 +31,6 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny(cache_dir: Path):
-    from xstilts.models import load_model
+    from xstilts.models.sources import load_model
 
     return load_model("random:tiny", cache_dir)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.data.selection import DataSelection
+from xstilts.config.features import FeatureOptions
+from xstilts.config.selection import DataSelection
+from xstilts.config.training import TrainConfig
 from xstilts.formats import get_format
-from xstilts.pipeline.study import FeatureConfig
 from xstilts.pipeline.workspace import Workspace
 from xstilts.tasks.registry import TaskRegistry
-from xstilts.training.config import TrainConfig
 from xstilts.training.loop import TrainingTask, train
 from xstilts.training.task_model import TaskModel
 
@@ -28,7 +28,7 @@ SELECTIONS = [
 def workspace(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     registry = TaskRegistry(shared_data)
     return Workspace(
-        tmp_path_factory.mktemp("ws"), registry, FeatureConfig(max_length=64), None, "cpu", False
+        tmp_path_factory.mktemp("ws"), registry, FeatureOptions(max_length=64), None, "cpu", False
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from xstilts.config.selection import subset_indices
 from xstilts.data.examples import (
     Answer,
     ClassificationExample,
@@ -24,7 +25,6 @@ from xstilts.data.examples import (
     TextExample,
     pool_languages,
 )
-from xstilts.data.selection import subset_indices
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.masked_lm import MaskedTokenPredictions
@@ -480,8 +480,8 @@ def study_run(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, cache
     """One arm (no intermediate phase) with PAWS-X as target and Tatoeba before and after it."""
     from test_pipeline import STUDY, write_study
 
+    from xstilts.config.study import load_study
     from xstilts.pipeline.runner import run_study
-    from xstilts.pipeline.study import load_study
 
     tmp = tmp_path_factory.mktemp("examples-study")
     spec = {
@@ -528,7 +528,7 @@ def test_study_leaves_example_files(study_run) -> None:
             )
     # PAWS-X rows are the evaluated selection, in its order: the 24 pairs the study's subset picks.
     study, registry = study_run[0], study_run[1]
-    selection = study.targets[0].evaluate.of("pawsx")
+    selection = study.targets[0].evaluate
     dev = registry.load("pawsx", "dev", "de")
     keep = subset_indices(len(dev), selection.size_for("de", len(dev)), selection.offset, selection.seed)
     pawsx = read_examples_file(files["target/pawsx"]).languages["de"]["id"].tolist()
@@ -585,8 +585,8 @@ def test_rerun_reuses_example_files_and_redoes_missing_ones(study_run) -> None:
 def test_evaluate_retrieval_keeps_bucc_and_pooled_examples(tmp_path: Path, tiny) -> None:
     from test_retrieval_benchmarks import _mewsli_files, _workspace, _write_bucc
 
+    from xstilts.config.study import Retrieval
     from xstilts.pipeline.phases import evaluate_retrieval
-    from xstilts.pipeline.study import Retrieval
 
     data = tmp_path / "data"
     _write_bucc(data, "de", "dev", pairs=6, extra=6)

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from xstilts.data.selection import DataSelection, mix_counts
+from xstilts.config.selection import DataSelection, mix_counts
+from xstilts.config.study import load_study
 from xstilts.errors import ConfigError
 from xstilts.pipeline.plan import plan_study
 from xstilts.pipeline.runner import run_study
-from xstilts.pipeline.study import load_study
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 
@@ -108,11 +108,13 @@ def test_inconsistent_sizing_is_refused(fields: dict) -> None:
 
 
 def test_fractions_are_nested(shared_data: Path, tmp_path: Path, cache_dir: Path, tiny) -> None:
-    from xstilts.pipeline.study import FeatureConfig
+    from xstilts.config.features import FeatureOptions
     from xstilts.pipeline.workspace import Workspace
     from xstilts.tasks.registry import TaskRegistry
 
-    ws = Workspace(tmp_path, TaskRegistry(shared_data), FeatureConfig(max_length=32), cache_dir, "cpu", False)
+    ws = Workspace(
+        tmp_path, TaskRegistry(shared_data), FeatureOptions(max_length=32), cache_dir, "cpu", False
+    )
 
     def ids(fraction: float) -> set[str]:
         selection = DataSelection(task="xnli", split="dev", languages=["de"], fraction=fraction)

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from xstilts.config.features import FeatureSettings
+from xstilts.config.training import TrainConfig
 from xstilts.data.examples import (
     Answer,
     ClassificationExample,
@@ -18,10 +20,8 @@ from xstilts.data.examples import (
     TaggingExample,
 )
 from xstilts.formats import get_format
-from xstilts.formats.base import FeatureSettings
-from xstilts.models import load_model
+from xstilts.models.sources import load_model
 from xstilts.tasks.card import TaskCard
-from xstilts.training.config import TrainConfig
 from xstilts.training.loop import TrainingTask, predict, to_device, train
 from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint
 

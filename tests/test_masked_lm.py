@@ -14,18 +14,18 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from xstilts.config.features import FeatureSettings
+from xstilts.config.study import load_study
+from xstilts.config.training import TrainConfig
 from xstilts.data.examples import ClassificationExample, TextExample
 from xstilts.data.readers import read
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
 from xstilts.formats import get_format
-from xstilts.formats.base import FeatureSettings
 from xstilts.formats.masked_lm import NO_LABEL, MaskedLMHead, MaskedTokenPredictions
-from xstilts.models import load_model
+from xstilts.models.sources import load_model
 from xstilts.pipeline.plan import plan_study
-from xstilts.pipeline.study import load_study
 from xstilts.tasks.card import TaskCard
 from xstilts.tasks.registry import TaskRegistry
-from xstilts.training.config import TrainConfig
 from xstilts.training.loop import TrainingTask, predict, to_device, train
 from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint
 

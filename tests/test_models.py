@@ -11,11 +11,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from xstilts.config.model_source import RANDOM_PRESETS, default_cache_dir
 from xstilts.errors import ConfigError, DataFormatError
-from xstilts.models import default_cache_dir, describe_sources, load_model, resolve_model_dir
 from xstilts.models import sources as sources_module
 from xstilts.models.e5_convert import Q4_BLOCK_BYTES, dequantize_q4_0, parse_e5s1
-from xstilts.models.presets import RANDOM_PRESETS
+from xstilts.models.sources import describe_sources, load_model, resolve_model_dir
 
 SENTENCES = {  # one sentence, ten languages, six scripts
     "en": "The weather is lovely today, so we are going for a walk in the park.",

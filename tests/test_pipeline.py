@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from xstilts.config.study import load_study
 from xstilts.pipeline.runner import run_study
-from xstilts.pipeline.study import load_study
 
 STUDY = {
     "name": "e2e",

@@ -10,10 +10,10 @@ import yaml
 from test_pipeline import STUDY, write_study
 
 from xstilts.cli import main
+from xstilts.config.study import load_study
 from xstilts.errors import ConfigError
 from xstilts.pipeline.plan import plan_study, plan_summary
 from xstilts.pipeline.runner import run_study
-from xstilts.pipeline.study import load_study
 
 # Two QA targets trained on the same data: one target run per arm and seed serves both.
 QA_TARGETS = [

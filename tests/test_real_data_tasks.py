@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from xstilts.config.features import FeatureOptions
 from xstilts.data.examples import RetrievalCorpus
 from xstilts.formats import get_format
-from xstilts.pipeline.study import FeatureConfig
 from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.loop import evaluate
 from xstilts.training.task_model import TaskModel
@@ -43,7 +43,7 @@ def test_zero_shot_evaluation_on_real_data(task, split, lang, metric, registry, 
     card = registry.card(task)
     fmt = get_format(card.format)
     examples = registry.load(task, split, lang)[:40]
-    settings = FeatureConfig().settings(card.format)
+    settings = FeatureOptions().settings(card.format)
     features = fmt.featurize(examples, tiny.tokenizer, card, settings)
     assert {f["example_index"] for f in features} == set(range(len(examples)))
     torch.manual_seed(0)

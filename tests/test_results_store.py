@@ -322,8 +322,8 @@ def test_run_study_fills_the_store_as_it_goes(
 ) -> None:
     from test_pipeline import STUDY, write_study
 
+    from xstilts.config.study import load_study
     from xstilts.pipeline import runner
-    from xstilts.pipeline.study import load_study
 
     small = {**STUDY, "arms": [STUDY["arms"][0]], "retrieval": []}
     study, registry = load_study(write_study(tmp_path, shared_data, small))

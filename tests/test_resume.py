@@ -16,11 +16,11 @@ import torch
 import yaml
 from test_pipeline import STUDY
 
+from xstilts.config.features import FeatureSettings
+from xstilts.config.training import TrainConfig
 from xstilts.formats import get_format
-from xstilts.formats.base import FeatureSettings
 from xstilts.formats.classification import ClassificationFormat
 from xstilts.tasks.registry import TaskRegistry
-from xstilts.training.config import TrainConfig
 from xstilts.training.loop import TrainingTask, train
 from xstilts.training.resume import TrainingCheckpoint
 from xstilts.training.task_model import TaskModel

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xstilts.config.features import FeatureOptions
+from xstilts.config.study import Retrieval
 from xstilts.data.examples import RetrievalCorpus, pool_languages
 from xstilts.data.readers import read
 from xstilts.data.readers.lareqa import read_lareqa
@@ -31,7 +33,6 @@ from xstilts.formats.retrieval import (
 from xstilts.metrics.retrieval import average_precisions_at_k
 from xstilts.pipeline.phases import PhaseModel, evaluate_retrieval
 from xstilts.pipeline.runs import RunDir
-from xstilts.pipeline.study import FeatureConfig, Retrieval
 from xstilts.pipeline.workspace import Workspace
 from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.task_model import TaskModel
@@ -233,7 +234,7 @@ def _write_bucc(root: Path, lang: str, split: str, pairs: int, extra: int) -> No
 
 
 def _workspace(tmp_path: Path, data_dir: Path, tiny) -> tuple[Workspace, PhaseModel]:
-    ws = Workspace(tmp_path / "out", TaskRegistry(data_dir), FeatureConfig(), None, "cpu", progress=False)
+    ws = Workspace(tmp_path / "out", TaskRegistry(data_dir), FeatureOptions(), None, "cpu", progress=False)
     run = RunDir(ws.out_dir, "pretrained", {"model": "random:tiny"})
     run.ensure_exists()
     phase = PhaseModel(ws, run, "random:tiny", model=TaskModel(tiny.encoder, {}), tokenizer=tiny.tokenizer)

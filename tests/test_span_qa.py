@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from xstilts.config.features import FeatureSettings
 from xstilts.data.examples import Answer, QAExample
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.base import FeatureSettings
 from xstilts.formats.span_qa import SPAN_QA, score_for_language
 from xstilts.tasks.card import TaskCard
 

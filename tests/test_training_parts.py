@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from xstilts.config.selection import subset_indices
 from xstilts.data.feature_cache import subset_features
-from xstilts.data.selection import subset_indices
 from xstilts.errors import ConfigError
 from xstilts.training.batching import EpochBatches, length_grouped_batches, sorted_batches
 from xstilts.training.sampler import TaskSampler, task_probabilities

@@ -35,9 +35,9 @@ def _run(
     executor: str = "local",
     address: str | None = None,
 ) -> None:
+    from xstilts.config.study import load_study
     from xstilts.pipeline.results import format_tables
     from xstilts.pipeline.runner import run_study
-    from xstilts.pipeline.study import load_study
 
     study, registry = load_study(study_path, data_dir)
     started = time.perf_counter()
@@ -71,8 +71,8 @@ def cmd_run(args: argparse.Namespace) -> None:
 def cmd_plan(args: argparse.Namespace) -> None:
     import dataclasses
 
+    from xstilts.config.study import load_study
     from xstilts.pipeline.plan import format_plan, plan_study, plan_summary
-    from xstilts.pipeline.study import load_study
 
     study, registry = load_study(args.study, args.data_dir)
     plan = plan_study(study, registry, args.out)
@@ -85,7 +85,7 @@ def cmd_plan(args: argparse.Namespace) -> None:
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
-    from xstilts.pipeline.study import default_data_dir
+    from xstilts.config.study import default_data_dir
     from xstilts.tasks.card import TaskCard
     from xstilts.tasks.registry import TaskRegistry
 
@@ -158,7 +158,7 @@ def cmd_tasks(args: argparse.Namespace) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> None:
-    from xstilts.models import describe_sources
+    from xstilts.models.sources import describe_sources
 
     sources = describe_sources()
     if args.json:
@@ -505,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "cache_dir", None) is None and hasattr(args, "cache_dir"):
-        from xstilts.models import default_cache_dir
+        from xstilts.config.model_source import default_cache_dir
 
         args.cache_dir = default_cache_dir()
     try:

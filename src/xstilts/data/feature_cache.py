@@ -8,7 +8,6 @@ featurisation settings.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import pickle
@@ -16,8 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.features import FeatureSettings
 from xstilts.files import atomic_write_bytes
-from xstilts.formats.base import Feature, FeatureSettings, TaskFormat
+from xstilts.formats.base import Feature, TaskFormat
 from xstilts.tasks.card import TaskCard
 
 FEATURE_CACHE_VERSION = 1
@@ -46,7 +46,7 @@ def cache_key(
         "task": [card.name, card.version, card.reader, card.reader_options, card.labels],
         "files": stats,
         "tokenizer": tokenizer_fingerprint(tokenizer),
-        "settings": dataclasses.asdict(settings),
+        "settings": settings.identity(),
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
 

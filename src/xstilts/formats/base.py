@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
+
+from xstilts.config.features import FeatureSettings
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -39,17 +40,6 @@ ExampleColumns = dict[str, np.ndarray]
 # perplexity of no tokens are NaN (`score` refuses to score those at all).
 # xstilts.pipeline.store.metrics_from_examples evaluates them (over any resample of the rows).
 ExampleMetric = tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class FeatureSettings:
-    """Featurisation knobs; part of a run's identity (they change the features)."""
-
-    max_length: int = 128
-    doc_stride: int = 128  # span QA: tokens of overlap budget between windows of a long context
-    max_query_length: int = 64  # span QA: questions are cut to this many tokens
-    max_answer_length: int = 30  # span QA decoding: longest answer span in tokens
-    n_best: int = 20  # span QA decoding: start/end candidates considered
 
 
 def pad_rows(rows: Sequence[Sequence[int]], pad_value: int) -> torch.Tensor:

@@ -1,19 +1,3 @@
-"""Pretrained encoders from named sources (hf:, path:, bundled:, random:), loaded from local directories."""
-
-from xstilts.models.sources import (
-    LoadedModel,
-    check_spec,
-    default_cache_dir,
-    describe_sources,
-    load_model,
-    resolve_model_dir,
-)
-
-__all__ = [
-    "LoadedModel",
-    "check_spec",
-    "default_cache_dir",
-    "describe_sources",
-    "load_model",
-    "resolve_model_dir",
-]
+"""Pretrained encoders: loading a model source (`sources`), the bundled mE5-small conversion
+(`e5_convert`) and XLM-R tokenizer files (`presets`). Imports nothing itself: `xstilts.config` may
+import this package's torch-free parts without loading torch."""

@@ -10,71 +10,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
-from transformers import XLMRobertaConfig
-
+from xstilts.config.model_source import MODEL_MAX_LENGTH
 from xstilts.errors import ConfigError
-
-XLMR_VOCAB_SIZE = 250_002
-XLMR_MAX_POSITIONS = 514  # 512 tokens + XLM-R's offset of padding_idx + 1 for position ids
-MODEL_MAX_LENGTH = 512
-RANDOM_SEED = 0  # fixed, so that every materialisation of a preset has identical weights
-
-
-@dataclass(frozen=True)
-class RandomPreset:
-    name: str
-    hidden: int
-    layers: int
-    heads: int
-    ffn: int
-    purpose: str
-
-    def config(self) -> XLMRobertaConfig:
-        return XLMRobertaConfig(
-            vocab_size=XLMR_VOCAB_SIZE,
-            hidden_size=self.hidden,
-            num_hidden_layers=self.layers,
-            num_attention_heads=self.heads,
-            intermediate_size=self.ffn,
-            max_position_embeddings=XLMR_MAX_POSITIONS,
-            type_vocab_size=1,
-            layer_norm_eps=1e-5,
-            bos_token_id=0,
-            pad_token_id=1,
-            eos_token_id=2,
-            architectures=["XLMRobertaModel"],
-            tokenizer_class="XLMRobertaTokenizer",
-        )
-
-    def parameter_count(self) -> int:
-        """Parameters of the encoder without pooler, computed from the shape (no model is built)."""
-        h, f = self.hidden, self.ffn
-        embeddings = (XLMR_VOCAB_SIZE + XLMR_MAX_POSITIONS + 1) * h + 2 * h
-        per_layer = 4 * (h * h + h) + 2 * h + (h * f + f) + (f * h + h) + 2 * h
-        return embeddings + self.layers * per_layer
-
-
-RANDOM_PRESETS: dict[str, RandomPreset] = {
-    p.name: p
-    for p in (
-        RandomPreset("tiny", 64, 2, 2, 128, "for tests"),
-        RandomPreset("small", 384, 12, 12, 1536, "shaped like multilingual-e5-small"),
-        RandomPreset("base", 768, 12, 12, 3072, "shaped like XLM-R base, for cost estimates"),
-        RandomPreset("large", 1024, 24, 16, 4096, "shaped like XLM-R large, for cost estimates"),
-    )
-}
-
-
-def random_preset(name: str, where: str) -> RandomPreset:
-    try:
-        return RANDOM_PRESETS[name]
-    except KeyError:
-        valid = ", ".join(f"random:{n}" for n in RANDOM_PRESETS)
-        raise ConfigError(where, f"unknown random preset {name!r}; valid presets: {valid}") from None
-
 
 # --------------------------------------------------------------------------- XLM-R tokenizer files
 

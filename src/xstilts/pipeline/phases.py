@@ -7,7 +7,6 @@ A phase run is reused when its directory is complete; evaluations are cached per
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import socket
@@ -17,14 +16,15 @@ from typing import Any
 
 import torch
 
-from xstilts.data.selection import DataSelection
+from xstilts.config.features import FeatureOptions
+from xstilts.config.selection import DataSelection
+from xstilts.config.study import Retrieval, Target
+from xstilts.config.training import TrainConfig
 from xstilts.formats import get_format
 from xstilts.pipeline.runs import RunDir, canonical_json, read_json, write_json
 from xstilts.pipeline.store import examples_path, write_examples_file
-from xstilts.pipeline.study import FeatureConfig, Retrieval, Target
 from xstilts.pipeline.workspace import Workspace
 from xstilts.tasks.registry import TaskRegistry
-from xstilts.training.config import TrainConfig
 from xstilts.training.loop import TrainingTask, evaluate, train
 from xstilts.training.resume import TrainingCheckpoint
 from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint
@@ -79,7 +79,7 @@ def _task_identity(registry: TaskRegistry, selection: DataSelection) -> dict[str
 
 def phase_identity(
     registry: TaskRegistry,
-    features: FeatureConfig,
+    features: FeatureOptions,
     parent_key: str,
     selections: Sequence[DataSelection],
     dev: DataSelection | None,
@@ -96,9 +96,7 @@ def phase_identity(
         "tasks": [_task_identity(registry, s) for s in selections],
         "dev": _task_identity(registry, dev) if dev else None,
         "train": config.model_dump(),
-        "features": {
-            s.task: dataclasses.asdict(features.settings(registry.card(s.task).format)) for s in selections
-        },
+        "features": {s.task: features.settings(registry.card(s.task).format).identity() for s in selections},
         "seed": seed,
     }
 
@@ -241,7 +239,7 @@ def _write_evaluation(
 def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> EvalScores:
     """Zero-shot scores of a target run's head in every selected language: {lang: {metric: value}},
     with the per-example scores of each language written beside them (`EvalScores.examples_file`)."""
-    selection = target.evaluate.of(target.task)
+    selection = target.evaluate
     languages = ws.languages(selection)
     path = phase.run.eval_path(_eval_name(target.task, selection.split, [selection.identity(), languages]))
     cached = _cached(path)

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xstilts.data.selection import DataSelection
+from xstilts.config.selection import DataSelection
+from xstilts.config.study import Study
+from xstilts.config.training import TrainConfig
 from xstilts.pipeline.phases import phase_identity
 from xstilts.pipeline.runs import RunDir
-from xstilts.pipeline.study import Study
 from xstilts.tasks.registry import TaskRegistry
-from xstilts.training.config import TrainConfig
 
 
 @dataclass
@@ -180,18 +180,18 @@ def plan_study(study: Study, registry: TaskRegistry, out_dir: Path) -> list[Plan
                 parent_key = parent.id
                 retrieval_after("intermediate", parent)
             for target in study.targets:
-                dev = target.dev.of(target.task) if target.dev else None
+                dev = target.dev
                 run = trained(
                     "target",
                     parent,
                     parent_key,
-                    [target.train.of(target.task)],
+                    [target.train],
                     dev,
                     study.target_config(target),
                     seed,
                     arm.name,
                 )
-                evaluated(run, f"{target.task}/{target.evaluate.split}", target.evaluate.of(target.task))
+                evaluated(run, f"{target.task}/{target.evaluate.split}", target.evaluate)
                 retrieval_after("target", run)
     return list(runs.values())
 

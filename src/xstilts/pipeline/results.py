@@ -23,7 +23,7 @@ from xstilts.errors import ConfigError, XstiltsError
 from xstilts.files import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from xstilts.pipeline.study import Study
+    from xstilts.config.study import Study
 
 Style = Literal["text", "md"]
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.study import Arm, Study
 from xstilts.pipeline.phases import PhaseModel, evaluate_retrieval, evaluate_target, pretrained, train_phase
 from xstilts.pipeline.results import write_results
 from xstilts.pipeline.runs import write_json
 from xstilts.pipeline.store import STORE_NAME, ResultsStore
-from xstilts.pipeline.study import Arm, Study
 from xstilts.pipeline.workspace import Workspace
 from xstilts.tasks.registry import TaskRegistry
 
@@ -71,8 +71,8 @@ def run_arm(ws: Workspace, recorder: Recorder, seed: int, arm: Arm) -> None:
         recorder.retrieval_after(ws, "intermediate", parent, arm.name, seed)
     parent.release()
     for target in study.targets:
-        dev = target.dev.of(target.task) if target.dev else None
-        selection = target.train.of(target.task)
+        dev = target.dev
+        selection = target.train
         phase = train_phase(ws, "target", parent, [selection], dev, study.target_config(target), seed)
         fields = {"arm": arm.name, "seed": seed, "phase": "target", "run": phase.run.id}
         scores = evaluate_target(ws, phase, target)

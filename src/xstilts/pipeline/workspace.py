@@ -9,12 +9,13 @@ from typing import Any
 
 import torch
 
+from xstilts.config.features import FeatureOptions, FeatureSettings
+from xstilts.config.selection import DataSelection, subset_indices, take
+from xstilts.config.study import CheckpointConfig
 from xstilts.data.feature_cache import cached_features, subset_features
-from xstilts.data.selection import DataSelection, subset_indices, take
 from xstilts.formats import get_format
-from xstilts.formats.base import Feature, FeatureSettings
-from xstilts.models import LoadedModel, load_model
-from xstilts.pipeline.study import CheckpointConfig, FeatureConfig
+from xstilts.formats.base import Feature
+from xstilts.models.sources import LoadedModel, load_model
 from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.loop import pick_device
 
@@ -31,7 +32,7 @@ class Workspace:
         self,
         out_dir: Path,
         registry: TaskRegistry,
-        features: FeatureConfig,
+        features: FeatureOptions,
         cache_dir: Path | None,
         device: str = "auto",
         progress: bool = True,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from xstilts.data.selection import mix_counts
+from xstilts.config.selection import mix_counts
 from xstilts.errors import ConfigError
 from xstilts.metrics.benchmark import CLASSIFICATION, QA, RETRIEVAL, STRUCTURED, XTREME, XTREME_R
 

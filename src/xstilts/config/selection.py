@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from xstilts.tasks.card import BenchmarkName
+
 
 class DataSelection(BaseModel):
     """Examples of one task and split: which languages, and how many of each.
@@ -26,8 +28,9 @@ class DataSelection(BaseModel):
 
     task: str
     split: str = "train"
-    # None: every language the split has (or the languages of `sizes` / `mix`).
-    languages: list[str] | None = None
+    # None: every language the split has (or the languages of `sizes` / `mix`). A benchmark's name
+    # (`xtreme`, `xtreme-r`): the languages it scores, from the card (replaced when a study loads).
+    languages: list[str] | BenchmarkName | None = None
     # Examples per language after skipping `offset` (None: all that remain); with `mix`, in total.
     size: int | None = Field(None, ge=1)
     offset: int = Field(0, ge=0)

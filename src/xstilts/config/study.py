@@ -26,42 +26,23 @@ import itertools
 import os
 import random
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from xstilts.data.selection import DataSelection
+from xstilts.config.features import FeatureOptions
+from xstilts.config.model_source import check_spec
+from xstilts.config.selection import DataSelection
+from xstilts.config.training import TrainConfig
 from xstilts.errors import ConfigError
-from xstilts.formats.base import FeatureSettings
-from xstilts.models import check_spec
+from xstilts.formats import format_info
 from xstilts.tasks.card import BenchmarkName
 from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
-from xstilts.training.config import TrainConfig
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SplitChoice(Strict):
-    """A split of the enclosing task, optionally narrowed to languages and a subset."""
-
-    # Train on another task's data of the same format and labels (XQuAD and MLQA train on
-    # SQuAD v1.1); None: the enclosing target's own task.
-    task: str | None = None
-    split: str
-    # A list, or a benchmark's name (`xtreme`, `xtreme-r`): the languages that benchmark scores.
-    languages: list[str] | BenchmarkName | None = None
-    size: int | None = Field(None, ge=1)
-    offset: int = Field(0, ge=0)
-    seed: int = 0
-    fraction: float | None = Field(None, gt=0, le=1)
-    sizes: dict[str, int] | None = None
-    mix: dict[str, float] | None = None
-
-    def of(self, task: str) -> DataSelection:
-        return DataSelection(task=self.task or task, **self.model_dump(exclude={"task"}))
 
 
 class Arm(Strict):
@@ -115,14 +96,34 @@ class Combinations(Strict):
 
 
 class Target(Strict):
+    """A target task: English training data, optional early-stopping data, zero-shot evaluation.
+
+    Each part is a selection of the target's own task unless it names another (`train.task`: XQuAD
+    and MLQA train on SQuAD v1.1); a part that names no task is given the target's when the study
+    loads, so every selection here is complete.
+    """
+
     task: str
-    train: SplitChoice = SplitChoice(split="train", languages=["en"])
+    train: DataSelection
     # Early stopping data; None: train for the configured epochs and keep the last weights.
-    dev: SplitChoice | None = None
+    dev: DataSelection | None = None
     # Zero-shot evaluation; languages None means every language the split has.
-    evaluate: SplitChoice = SplitChoice(split="test")
+    evaluate: DataSelection
     # Keys of `target_training` that differ for this target (the paper: 2 epochs for XNLI, 10 for POS).
     training: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parts_of_own_task(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict) or not isinstance(raw.get("task"), str):
+            return raw
+        defaults = {"train": {"split": "train", "languages": ["en"]}, "evaluate": {"split": "test"}}
+        filled = dict(raw)
+        for part in ("train", "dev", "evaluate"):
+            choice = filled.get(part, defaults.get(part))
+            if isinstance(choice, dict) and choice.get("task") is None:
+                filled[part] = {**choice, "task": raw["task"]}
+        return filled
 
 
 class Retrieval(Strict):
@@ -133,23 +134,6 @@ class Retrieval(Strict):
     # Hidden layer to mean-pool; None: the card's layer, else the middle of the encoder.
     layer: int | None = None
     after: list[Literal["pretrained", "intermediate", "target"]] = ["pretrained", "intermediate"]
-
-
-class FeatureConfig(Strict):
-    max_length: int = Field(128, ge=8)
-    qa_max_length: int = Field(384, ge=16)
-    doc_stride: int = Field(128, ge=0)
-    max_query_length: int = Field(64, ge=1)
-    max_answer_length: int = Field(30, ge=1)
-
-    def settings(self, fmt: str) -> FeatureSettings:
-        length = self.qa_max_length if fmt == "span_qa" else self.max_length
-        return FeatureSettings(
-            max_length=length,
-            doc_stride=self.doc_stride,
-            max_query_length=self.max_query_length,
-            max_answer_length=self.max_answer_length,
-        )
 
 
 class CheckpointConfig(Strict):
@@ -175,7 +159,7 @@ class Study(Strict):
     seeds: list[int] = [1]
     device: str = "auto"
     checkpoint: CheckpointConfig = CheckpointConfig()
-    features: FeatureConfig = FeatureConfig()
+    features: FeatureOptions = FeatureOptions()
     intermediate_training: TrainConfig = TrainConfig()
     target_training: TrainConfig = TrainConfig()
     arms: list[Arm] = []
@@ -211,6 +195,9 @@ class Study(Strict):
     def registry(self) -> TaskRegistry:
         dirs = ([BUILTIN_CARDS] if self.builtin_tasks else []) + list(self.task_dirs)
         return TaskRegistry(self.data_dir or default_data_dir(), dirs)
+
+
+Selection = TypeVar("Selection", DataSelection, "Retrieval")
 
 
 def default_data_dir() -> Path:
@@ -253,7 +240,7 @@ def load_study(path: Path, data_dir: Path | None = None) -> tuple[Study, TaskReg
 def resolve_benchmark_languages(study: Study, registry: TaskRegistry, where: str) -> Study:
     """Replace `languages: xtreme` (or `xtreme-r`) by that benchmark's list from the task's card."""
 
-    def resolve(key: str, task: str, choice: SplitChoice | Retrieval) -> SplitChoice | Retrieval:
+    def resolve(key: str, task: str, choice: Selection) -> Selection:
         if not isinstance(choice.languages, str):
             return choice
         try:
@@ -275,7 +262,7 @@ def resolve_benchmark_languages(study: Study, registry: TaskRegistry, where: str
         for part in ("train", "dev", "evaluate"):
             choice = getattr(target, part)
             if choice is not None:
-                update[part] = resolve(f"targets.{t}.{part}", choice.task or target.task, choice)
+                update[part] = resolve(f"targets.{t}.{part}", choice.task, choice)
         targets.append(target.model_copy(update=update))
     retrieval = [resolve(f"retrieval.{r}", spec.task, spec) for r, spec in enumerate(study.retrieval)]
     return study.model_copy(update={"targets": targets, "retrieval": retrieval})
@@ -316,7 +303,7 @@ def check_study(study: Study, registry: TaskRegistry, where: str) -> None:
             )
         for i, sel in enumerate(arm.intermediate):
             check(f"arms.{a}.intermediate.{i}", sel.task, sel.split, sel.chosen_languages())
-            if registry.card(sel.task).format == "retrieval":
+            if not format_info(registry.card(sel.task).format).trains:
                 raise ConfigError(
                     f"{where}: arms.{a}.intermediate.{i}.task",
                     f"{sel.task} is a retrieval task: it has nothing to train",
@@ -326,18 +313,14 @@ def check_study(study: Study, registry: TaskRegistry, where: str) -> None:
         for part in ("train", "dev", "evaluate"):
             choice = getattr(target, part)
             if choice is not None:
-                try:
-                    selection = choice.of(target.task)
-                except ValidationError as err:
-                    raise ConfigError(f"{where}: targets.{t}.{part}", err.errors()[0]["msg"]) from None
-                check(f"targets.{t}.{part}", selection.task, choice.split, selection.chosen_languages())
-        if target.evaluate.task not in (None, target.task):
+                check(f"targets.{t}.{part}", choice.task, choice.split, choice.chosen_languages())
+        if target.evaluate.task != target.task:
             raise ConfigError(
                 f"{where}: targets.{t}.evaluate.task", "the evaluation is of the target task itself"
             )
         for part in ("train", "dev"):
             choice = getattr(target, part)
-            if choice is not None and choice.task not in (None, target.task):
+            if choice is not None and choice.task != target.task:
                 own, other = registry.card(target.task), registry.card(choice.task)
                 if (own.format, own.labels) != (other.format, other.labels):
                     raise ConfigError(
@@ -345,23 +328,17 @@ def check_study(study: Study, registry: TaskRegistry, where: str) -> None:
                         f"{choice.task} ({other.format}) cannot train a head for {target.task} "
                         f"({own.format}): format and labels must be the same",
                     )
-        if registry.card(target.task).format == "retrieval":
+        if not format_info(registry.card(target.task).format).trains:
             raise ConfigError(
                 f"{where}: targets.{t}.task", f"{target.task} is a retrieval task: list it under `retrieval`"
             )
-    trained = {sel.task for arm in study.arms for sel in arm.intermediate}
-    trained |= {(t.train.task or t.task) for t in study.targets}
-    if any(registry.card(task).format == "span_qa" for task in trained | {t.task for t in study.targets}):
-        f = study.features
-        # `<s> question </s></s> context </s>`: up to 4 special tokens around the two segments.
-        room = f.qa_max_length - f.max_query_length - 4
-        if f.doc_stride >= room:
-            raise ConfigError(
-                f"{where}: features.doc_stride",
-                f"{f.doc_stride} must be smaller than qa_max_length - max_query_length - 4 = {room} "
-                "(the context tokens of a QA window)",
-            )
+    featurised = {sel.task for arm in study.arms for sel in arm.intermediate}
+    featurised |= {t.train.task for t in study.targets} | {t.task for t in study.targets}
+    if any(format_info(registry.card(task).format).windows for task in featurised):
+        problem = study.features.check_windows()
+        if problem:
+            raise ConfigError(f"{where}: features.doc_stride", problem)
     for r, spec in enumerate(study.retrieval):
         check(f"retrieval.{r}", spec.task, spec.split, spec.languages)
-        if registry.card(spec.task).format != "retrieval":
+        if format_info(registry.card(spec.task).format).trains:
             raise ConfigError(f"{where}: retrieval.{r}.task", f"{spec.task} is not a retrieval task")
