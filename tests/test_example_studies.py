@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from xstilts.config.selection import DataSelection, mix_counts
 from xstilts.config.study import load_study
 from xstilts.errors import ConfigError
-from xstilts.pipeline.plan import plan_study
+from xstilts.plan.graph import build_plan
 from xstilts.pipeline.runner import run_study
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
@@ -34,16 +34,16 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_study_plans(name: str, shared_data: Path, tmp_path: Path) -> None:
     study, registry = load_study(STUDIES / f"{name}.yaml", shared_data)
-    plan = plan_study(study, registry, tmp_path)
-    kinds = [r.kind for r in plan]
+    plan = build_plan(study, registry, tmp_path)
+    kinds = [r.phase for r in plan]
     assert kinds.count("pretrained") == 1
     assert (kinds.count("intermediate"), kinds.count("target")) == EXPECTED[name]
-    pretrained = next(r for r in plan if r.kind == "pretrained")
+    pretrained = next(r for r in plan if r.phase == "pretrained")
     assert pretrained.arms == [arm.name for arm in study.arms]  # every arm starts from it
     for run in plan:
-        if run.kind == "target" and run.parent != study.model:  # on an intermediate run of the same arm
-            parent = next(r for r in plan if r.id == run.parent)
-            assert parent.kind == "intermediate" and set(run.arms) <= set(parent.arms)
+        if run.phase == "target" and run.parent_key != study.model:  # on an intermediate run of the same arm
+            parent = next(r for r in plan if r.id == run.parent_key)
+            assert parent.phase == "intermediate" and set(run.arms) <= set(parent.arms)
 
 
 def test_every_study_file_is_planned_here() -> None:
@@ -153,7 +153,7 @@ def test_smoke_study_on_a_local_ray(shared_data: Path, tmp_path: Path, cache_dir
         rows = run_study(study, registry, tmp_path / "out", cache_dir, progress=False, executor="ray")
     finally:
         ray.shutdown()
-    plan = plan_study(study, registry, tmp_path / "out")
+    plan = build_plan(study, registry, tmp_path / "out")
     assert all(r.done for r in plan)  # every run of the plan trained, once
     scored = {(r["arm"], r["seed"], r["task"]) for r in rows if r["phase"] == "target"}
     assert len(scored) == 3 * 2 * 2
@@ -167,6 +167,6 @@ def test_demo_studies_load_and_plan(
     from xstilts.demo import OWN_DATA_STUDY
 
     study, registry = load_study(OWN_DATA_STUDY.parent / name, shared_data if "xtreme" in name else None)
-    kinds = [r.kind for r in plan_study(study, registry, tmp_path)]
+    kinds = [r.phase for r in build_plan(study, registry, tmp_path)]
     assert (kinds.count("intermediate"), kinds.count("target")) == runs
-    assert all(r.complete for r in plan_study(study, registry, tmp_path))  # every count known
+    assert all(r.complete for r in build_plan(study, registry, tmp_path))  # every count known

@@ -23,7 +23,7 @@ from xstilts.errors import ConfigError, DataFormatError, XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.masked_lm import NO_LABEL, MaskedLMHead, MaskedTokenPredictions
 from xstilts.models.sources import load_model
-from xstilts.pipeline.plan import plan_study
+from xstilts.plan.graph import build_plan
 from xstilts.tasks.card import TaskCard
 from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.loop import TrainingTask, predict, to_device, train
@@ -453,7 +453,7 @@ def test_study_with_mlm_arms_validates_and_plans(tmp_path: Path, shared_data: Pa
     loaded, registry = load_study(path)
     assert [s.task for s in loaded.arms[2].intermediate] == ["xnli", "mlm-tatoeba"]
     intermediate = [
-        run for run in plan_study(loaded, registry, tmp_path / "out") if run.kind == "intermediate"
+        run for run in build_plan(loaded, registry, tmp_path / "out") if run.phase == "intermediate"
     ]
     assert len(intermediate) == 2
     by_tasks = {tuple(run.tasks): run for run in intermediate}

@@ -12,7 +12,8 @@ from test_pipeline import STUDY, write_study
 from xstilts.cli import main
 from xstilts.config.study import load_study
 from xstilts.errors import ConfigError
-from xstilts.pipeline.plan import plan_study, plan_summary
+from xstilts.plan.graph import build_plan
+from xstilts.plan.table import plan_summary
 from xstilts.pipeline.runner import run_study
 
 # Two QA targets trained on the same data: one target run per arm and seed serves both.
@@ -30,9 +31,9 @@ QA_TARGETS = [
 def test_plan_lists_each_run_once_with_its_cost(tmp_path: Path, shared_data: Path) -> None:
     design = {**STUDY, "seeds": [1, 2], "targets": [*STUDY["targets"], *QA_TARGETS]}
     study, registry = load_study(write_study(tmp_path, shared_data, design))
-    plan = plan_study(study, registry, tmp_path / "out")
+    plan = build_plan(study, registry, tmp_path / "out")
 
-    kinds = [r.kind for r in plan]
+    kinds = [r.phase for r in plan]
     # 1 pretrained; 1 intermediate per seed; per seed and arm one pawsx run and one shared QA run
     assert kinds.count("pretrained") == 1
     assert kinds.count("intermediate") == 2
@@ -40,15 +41,15 @@ def test_plan_lists_each_run_once_with_its_cost(tmp_path: Path, shared_data: Pat
     assert len({r.id for r in plan}) == len(plan)
     assert not any(r.done for r in plan)
     qa_runs = [r for r in plan if r.tasks == ["tydiqa"]]
-    assert len(qa_runs) == 4 and all(len(r.evaluations) == 2 for r in qa_runs)
-    assert {r.parent for r in plan if r.kind == "intermediate"} == {"random:tiny"}
+    assert len(qa_runs) == 4 and all(len(r.scored) == 2 for r in qa_runs)
+    assert {r.parent_key for r in plan if r.phase == "intermediate"} == {"random:tiny"}
 
     pawsx = next(r for r in plan if r.tasks == ["pawsx"] and r.arms == ["none"] and r.seed == 1)
     # 40 examples x 2 epochs; dev 16 examples scored once per epoch; 24 examples x 3 languages
     assert (pawsx.train_examples, pawsx.train_cost) == (40, 80)
     assert pawsx.eval_examples == 16 * 2 + 24 * 3
     assert pawsx.cost == 80 + 32 + 72
-    intermediate = next(r for r in plan if r.kind == "intermediate" and r.seed == 1)
+    intermediate = next(r for r in plan if r.phase == "intermediate" and r.seed == 1)
     assert intermediate.train_cost == 48  # 48 examples, 1 epoch; plus tatoeba 2 x 40 retrieval queries
     assert intermediate.eval_examples == 80
     assert plan_summary(plan)["examples_to_process"] == sum(r.cost for r in plan)
@@ -58,11 +59,11 @@ def test_plan_matches_what_run_trains(tmp_path: Path, shared_data: Path, cache_d
     small = {**STUDY, "targets": [{**STUDY["targets"][0], "training": {"epochs": 1}}]}
     study, registry = load_study(write_study(tmp_path, shared_data, small))
     out = tmp_path / "out"
-    before = plan_study(study, registry, out)
+    before = build_plan(study, registry, out)
     run_study(study, registry, out, cache_dir, progress=False)
     on_disk = {p.name for p in (out / "runs").iterdir() if not p.name.startswith(".")}
-    assert on_disk == {f"{r.kind}-{r.id}" for r in before}
-    after = plan_study(study, registry, out)
+    assert on_disk == {f"{r.phase}-{r.id}" for r in before}
+    after = build_plan(study, registry, out)
     assert all(r.done for r in after) and plan_summary(after)["examples_to_process"] == 0
     # the per-target override reached the run
     config = json.loads(next((out / "runs").glob("target-*/config.json")).read_text())
@@ -98,7 +99,7 @@ def test_unknown_cost_when_data_is_absent(tmp_path: Path, shared_data: Path) -> 
         "arms": [{"name": "x", "intermediate": [{"task": "offline-nli", "split": "train"}]}],
     }
     study, registry = load_study(write_study(tmp_path, shared_data, design))
-    intermediate = next(r for r in plan_study(study, registry, tmp_path / "o") if r.kind == "intermediate")
+    intermediate = next(r for r in build_plan(study, registry, tmp_path / "o") if r.phase == "intermediate")
     assert not intermediate.complete and intermediate.unknown == ["offline-nli/train/en"]
     assert intermediate.train_cost is None and intermediate.cost == 80  # only the tatoeba queries counted
 
@@ -106,7 +107,7 @@ def test_unknown_cost_when_data_is_absent(tmp_path: Path, shared_data: Path) -> 
     card["splits"]["train"]["examples"] = {"en": 1000}
     (cards / "offline-nli.yaml").write_text(yaml.safe_dump(card))
     study, registry = load_study(write_study(tmp_path, shared_data, design))
-    intermediate = next(r for r in plan_study(study, registry, tmp_path / "o") if r.kind == "intermediate")
+    intermediate = next(r for r in build_plan(study, registry, tmp_path / "o") if r.phase == "intermediate")
     assert intermediate.complete and intermediate.train_cost == 1000  # 1 epoch
 
 

@@ -69,16 +69,14 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> None:
-    import dataclasses
-
     from xstilts.config.study import load_study
-    from xstilts.pipeline.plan import format_plan, plan_study, plan_summary
+    from xstilts.plan.graph import build_plan
+    from xstilts.plan.table import format_plan, plan_json
 
     study, registry = load_study(args.study, args.data_dir)
-    plan = plan_study(study, registry, args.out)
+    plan = build_plan(study, registry, args.out)
     if args.json:
-        runs = [{**dataclasses.asdict(r), "cost": r.cost, "complete": r.complete} for r in plan]
-        print(json.dumps({"study": study.name, "summary": plan_summary(plan), "runs": runs}, indent=2))
+        print(json.dumps(plan_json(plan), indent=2))
         return
     print(f"study {study.name}: {study.description}  (model {study.model}, output {args.out})")
     print(format_plan(plan))

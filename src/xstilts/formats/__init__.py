@@ -34,6 +34,9 @@ class FormatInfo:
     # Reads a question and a long context in overlapping windows: the QA feature settings apply
     # (`qa_max_length`, `doc_stride`, `max_query_length`, `max_answer_length`).
     windows: bool = False
+    # Bumped when the format's scoring changes in a way that makes earlier cached scores wrong: it
+    # is part of the name a retrieval evaluation's scores are cached under.
+    scoring_version: int = 1
 
     @property
     def retrieval(self) -> bool:
@@ -47,7 +50,7 @@ FORMATS: dict[str, FormatInfo] = {
         FormatInfo("multiple_choice", "xstilts.formats.multiple_choice", "MULTIPLE_CHOICE", True, "sentence"),
         FormatInfo("span_qa", "xstilts.formats.span_qa", "SPAN_QA", True, "structured", windows=True),
         FormatInfo("tagging", "xstilts.formats.tagging", "TAGGING", True, "structured"),
-        FormatInfo("retrieval", "xstilts.formats.retrieval", "RETRIEVAL", False, "sentence"),
+        FormatInfo("retrieval", "xstilts.formats.retrieval", "RETRIEVAL", False, "sentence", scoring_version=2),
         FormatInfo("masked_lm", "xstilts.formats.masked_lm", "MASKED_LM", True, "sentence"),
     )
 }

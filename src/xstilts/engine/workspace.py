@@ -1,4 +1,5 @@
-"""What every phase needs: the task registry, featurised data (cached) and models (loaded once)."""
+"""What executing a node needs besides the node: data read and featurised (cached), models loaded,
+the device, and where progress goes."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from xstilts.config.features import FeatureOptions, FeatureSettings
+from xstilts.config.features import FeatureSettings
 from xstilts.config.selection import DataSelection, subset_indices, take
 from xstilts.config.study import CheckpointConfig
 from xstilts.data.feature_cache import cached_features, subset_features
@@ -32,7 +31,6 @@ class Workspace:
         self,
         out_dir: Path,
         registry: TaskRegistry,
-        features: FeatureOptions,
         cache_dir: Path | None,
         device: str = "auto",
         progress: bool = True,
@@ -40,7 +38,6 @@ class Workspace:
     ) -> None:
         self.out_dir = Path(out_dir)
         self.registry = registry
-        self.feature_config = features
         self.cache_dir = cache_dir
         self.device = pick_device(device)
         self.progress = progress
@@ -52,31 +49,28 @@ class Workspace:
         if self.progress:
             print(f"xstilts: {message}", file=sys.stderr, flush=True)
 
-    def settings(self, task: str) -> FeatureSettings:
-        return self.feature_config.settings(self.registry.card(task).format)
-
-    def languages(self, selection: DataSelection) -> list[str]:
-        card = self.registry.card(selection.task)
-        return selection.chosen_languages() or card.split_languages(selection.split)
-
-    def data(self, selection: DataSelection, lang: str, tokenizer: Any) -> LanguageData:
+    def data(
+        self, selection: DataSelection, lang: str, tokenizer: Any, settings: FeatureSettings
+    ) -> LanguageData:
+        """The selected examples of one language and their features (the file's features are
+        cached whole, then subset, so every selection of a file shares them)."""
         card = self.registry.card(selection.task)
         fmt = get_format(card.format)
         all_examples = self.registry.load(selection.task, selection.split, lang)
         size = selection.size_for(lang, len(all_examples))
         keep = subset_indices(len(all_examples), size, selection.offset, selection.seed)
         files = self.registry.files(selection.task, selection.split, lang)
-        features = cached_features(
-            fmt, card, files, all_examples, tokenizer, self.settings(selection.task), self.cache_dir
-        )
+        features = cached_features(fmt, card, files, all_examples, tokenizer, settings, self.cache_dir)
         return LanguageData(lang, take(all_examples, keep), subset_features(features, keep))
 
-    def training_data(self, selection: DataSelection, tokenizer: Any) -> tuple[list[Any], list[Feature]]:
+    def training_data(
+        self, selection: DataSelection, languages: tuple[str, ...], tokenizer: Any, settings: FeatureSettings
+    ) -> tuple[list[Any], list[Feature]]:
         """All selected languages of one task concatenated (mixed-language training data)."""
         examples: list[Any] = []
         features: list[Feature] = []
-        for lang in self.languages(selection):
-            part = self.data(selection, lang, tokenizer)
+        for lang in languages:
+            part = self.data(selection, lang, tokenizer, settings)
             features.extend({**f, "example_index": f["example_index"] + len(examples)} for f in part.features)
             examples.extend(part.examples)
         return examples, features
@@ -86,9 +80,3 @@ class Workspace:
         loaded.encoder.to(self.device)
         return loaded
 
-
-def release(*objects: Any) -> None:
-    """Drop references to a model so its memory is free before the next one is loaded."""
-    del objects
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()

@@ -1,6 +1,6 @@
 """Phase runs on disk: identified by a hash of everything that determines their output.
 
-    OUT/runs/<kind>-<id>/config.json          what the run is (its identity and resolved settings)
+    OUT/runs/<phase>-<id>/config.json          what the run is (its identity and resolved settings)
                          metrics.json         training history and timing
                          checkpoint/encoder/  Hugging Face model + tokenizer (safetensors)
                          checkpoint/heads.safetensors
@@ -9,49 +9,33 @@
 
 A run is trained in a temporary sibling directory and renamed into place when complete, so a
 killed process never leaves a directory that looks finished; a run whose DONE exists is reused.
-While it trains, a run holds an exclusive lock (`.lock-<kind>-<id>`, released by the kernel even
+While it trains, a run holds an exclusive lock (`.lock-<phase>-<id>`, released by the kernel even
 on kill -9) so that two processes on one output directory never train it twice, and keeps its
-training state in `.resume-<kind>-<id>/` so that a killed run continues where it stopped.
+training state in `.resume-<phase>-<id>/` so that a killed run continues where it stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import xstilts
-from xstilts.files import atomic_write_bytes
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def run_id(identity: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json({**identity, "code": xstilts.__version__}).encode()).hexdigest()[:12]
-
-
-def write_json(path: Path, value: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True, default=str) + "\n").encode())
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+from xstilts.files import write_json
+from xstilts.plan.identity import run_id
 
 
 class RunDir:
-    def __init__(self, root: Path, kind: str, identity: dict[str, Any]) -> None:
-        self.kind = kind
+    """One phase run's directory, `OUT/runs/<phase>-<id>`, and the files that manage its life."""
+
+    def __init__(self, root: Path, phase: str, identity: dict[str, Any]) -> None:
+        self.phase = phase
         self.identity = identity
         self.id = run_id(identity)
-        self.path = root / "runs" / f"{kind}-{self.id}"
+        self.path = root / "runs" / f"{phase}-{self.id}"
 
     @property
     def done(self) -> bool:
@@ -97,7 +81,8 @@ class RunDir:
         """For runs with nothing to train (the pretrained model): just a config and evals."""
         if not self.done:
             self.path.mkdir(parents=True, exist_ok=True)
-            write_json(self.path / "config.json", {"kind": self.kind, "id": self.id, **self.identity})
+            # `kind`: the key older runs were written with; it names the phase.
+            write_json(self.path / "config.json", {"kind": self.phase, "id": self.id, **self.identity})
             (self.path / "DONE").write_text("")
 
     def eval_path(self, name: str) -> Path:
