@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.config.features import FeatureOptions
+from xstilts.config.features import FeatureOptions, FeatureSettings
 from xstilts.config.selection import DataSelection
 from xstilts.config.training import TrainConfig
+from xstilts.engine.workspace import Workspace
 from xstilts.formats import get_format
-from xstilts.pipeline.workspace import Workspace
 from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.loop import TrainingTask, train
 from xstilts.training.task_model import TaskModel
@@ -27,15 +27,22 @@ SELECTIONS = [
 @pytest.fixture(scope="module")
 def workspace(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     registry = TaskRegistry(shared_data)
-    return Workspace(
-        tmp_path_factory.mktemp("ws"), registry, FeatureOptions(max_length=64), None, "cpu", False
-    )
+    return Workspace(tmp_path_factory.mktemp("ws"), registry, None, "cpu", False)
+
+
+FEATURES = FeatureOptions(max_length=64)
+
+
+def settings(workspace: Workspace, task: str) -> FeatureSettings:
+    return FEATURES.settings(workspace.registry.card(task).format)
 
 
 @pytest.mark.parametrize("selection", SELECTIONS, ids=[s.task for s in SELECTIONS])
 def test_selected_languages_are_mixed_in(selection: DataSelection, workspace: Workspace, tiny) -> None:
-    examples, features = workspace.training_data(selection, tiny.tokenizer)
-    per_language = [workspace.data(selection, lang, tiny.tokenizer) for lang in selection.languages]
+    task_settings = settings(workspace, selection.task)
+    languages = tuple(selection.languages)
+    examples, features = workspace.training_data(selection, languages, tiny.tokenizer, task_settings)
+    per_language = [workspace.data(selection, lang, tiny.tokenizer, task_settings) for lang in languages]
     sizes = [len(part.examples) for part in per_language]
     if selection.size is not None:
         assert sizes == [selection.size] * len(selection.languages)
@@ -52,7 +59,8 @@ def test_selected_languages_are_mixed_in(selection: DataSelection, workspace: Wo
 def test_subsets_are_nested_and_repeatable(workspace: Workspace, tiny) -> None:
     def ids(size: int, seed: int = 0) -> list[str]:
         selection = DataSelection(task="panx", split="train", languages=["de"], size=size, seed=seed)
-        return [e.id for e in workspace.data(selection, "de", tiny.tokenizer).examples]
+        data = workspace.data(selection, "de", tiny.tokenizer, settings(workspace, "panx"))
+        return [e.id for e in data.examples]
 
     small, large = ids(50), ids(100)
     assert set(small) < set(large) and len(set(large)) == 100
@@ -67,8 +75,10 @@ def test_multi_task_training_over_every_format_in_several_languages(workspace: W
     for selection in SELECTIONS:
         card = workspace.registry.card(selection.task)
         fmt = get_format(card.format)
-        _, features = workspace.training_data(selection, tiny.tokenizer)
-        tasks.append(TrainingTask(card, fmt, features, workspace.settings(selection.task)))
+        task_settings = settings(workspace, selection.task)
+        languages = tuple(selection.languages)
+        _, features = workspace.training_data(selection, languages, tiny.tokenizer, task_settings)
+        tasks.append(TrainingTask(card, fmt, features, task_settings))
         heads[card.name] = fmt.build_head(card, loaded_encoder.config.hidden_size)
     model = TaskModel(loaded_encoder, heads)
     config = TrainConfig(

@@ -481,7 +481,7 @@ def study_run(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, cache
     from test_pipeline import STUDY, write_study
 
     from xstilts.config.study import load_study
-    from xstilts.pipeline.runner import run_study
+    from xstilts.engine.runner import run_study
 
     tmp = tmp_path_factory.mktemp("examples-study")
     spec = {
@@ -558,7 +558,7 @@ def test_store_returns_the_examples_of_a_study(study_run) -> None:
 
 
 def test_rerun_reuses_example_files_and_redoes_missing_ones(study_run) -> None:
-    from xstilts.pipeline.runner import run_study
+    from xstilts.engine.runner import run_study
 
     study, registry, out, rows, cache_dir = study_run
     files = example_files(out)
@@ -583,10 +583,9 @@ def test_rerun_reuses_example_files_and_redoes_missing_ones(study_run) -> None:
 
 
 def test_evaluate_retrieval_keeps_bucc_and_pooled_examples(tmp_path: Path, tiny) -> None:
-    from test_retrieval_benchmarks import _mewsli_files, _workspace, _write_bucc
+    from test_retrieval_benchmarks import _mewsli_files, _workspace, _write_bucc, evaluate_retrieval
 
     from xstilts.config.study import Retrieval
-    from xstilts.pipeline.phases import evaluate_retrieval
 
     data = tmp_path / "data"
     _write_bucc(data, "de", "dev", pairs=6, extra=6)

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from xstilts.config.selection import DataSelection, mix_counts
 from xstilts.config.study import load_study
+from xstilts.engine.runner import run_study
 from xstilts.errors import ConfigError
 from xstilts.plan.graph import build_plan
-from xstilts.pipeline.runner import run_study
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 
@@ -109,16 +109,15 @@ def test_inconsistent_sizing_is_refused(fields: dict) -> None:
 
 def test_fractions_are_nested(shared_data: Path, tmp_path: Path, cache_dir: Path, tiny) -> None:
     from xstilts.config.features import FeatureOptions
-    from xstilts.pipeline.workspace import Workspace
+    from xstilts.engine.workspace import Workspace
     from xstilts.tasks.registry import TaskRegistry
 
-    ws = Workspace(
-        tmp_path, TaskRegistry(shared_data), FeatureOptions(max_length=32), cache_dir, "cpu", False
-    )
+    ws = Workspace(tmp_path, TaskRegistry(shared_data), cache_dir, "cpu", False)
+    settings = FeatureOptions(max_length=32).settings("classification")
 
     def ids(fraction: float) -> set[str]:
         selection = DataSelection(task="xnli", split="dev", languages=["de"], fraction=fraction)
-        return {e.id for e in ws.data(selection, "de", tiny.tokenizer).examples}
+        return {e.id for e in ws.data(selection, "de", tiny.tokenizer, settings).examples}
 
     quarter, half = ids(0.25), ids(0.5)
     assert len(quarter) == round(0.25 * 2490) and quarter < half

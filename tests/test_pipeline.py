@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from xstilts.config.study import load_study
-from xstilts.pipeline.runner import run_study
+from xstilts.engine.runner import run_study
 
 STUDY = {
     "name": "e2e",

@@ -11,10 +11,10 @@ from test_pipeline import STUDY, write_study
 
 from xstilts.cli import main
 from xstilts.config.study import load_study
+from xstilts.engine.runner import run_study
 from xstilts.errors import ConfigError
 from xstilts.plan.graph import build_plan
 from xstilts.plan.table import plan_summary
-from xstilts.pipeline.runner import run_study
 
 # Two QA targets trained on the same data: one target run per arm and seed serves both.
 QA_TARGETS = [

@@ -13,8 +13,8 @@ import pytest
 
 import xstilts
 from xstilts.errors import XstiltsError
-from xstilts.pipeline.results import current_rows, format_tables
 from xstilts.pipeline.store import COLUMNS, STORE_NAME, ResultsStore
+from xstilts.results.tables import current_rows, format_tables
 
 
 def row(**fields: Any) -> dict[str, Any]:
@@ -323,7 +323,7 @@ def test_run_study_fills_the_store_as_it_goes(
     from test_pipeline import STUDY, write_study
 
     from xstilts.config.study import load_study
-    from xstilts.pipeline import runner
+    from xstilts.engine import runner
 
     small = {**STUDY, "arms": [STUDY["arms"][0]], "retrieval": []}
     study, registry = load_study(write_study(tmp_path, shared_data, small))

@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xstilts.config.features import FeatureOptions
 from xstilts.config.study import Retrieval
 from xstilts.data.examples import RetrievalCorpus, pool_languages
 from xstilts.data.readers import read
 from xstilts.data.readers.lareqa import read_lareqa
 from xstilts.data.readers.mewsli_x import read_mewsli_x
+from xstilts.engine.evaluation import EvalScores, evaluate
+from xstilts.engine.phase_model import PhaseModel
+from xstilts.engine.workspace import Workspace
 from xstilts.errors import DataFormatError, XstiltsError
 from xstilts.formats.retrieval import (
     RETRIEVAL,
@@ -31,9 +33,7 @@ from xstilts.formats.retrieval import (
     score_pooled,
 )
 from xstilts.metrics.retrieval import average_precisions_at_k
-from xstilts.pipeline.phases import PhaseModel, evaluate_retrieval
-from xstilts.pipeline.runs import RunDir
-from xstilts.pipeline.workspace import Workspace
+from xstilts.plan.graph import pretrained_node, retrieval_evaluation
 from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.task_model import TaskModel
 
@@ -234,11 +234,16 @@ def _write_bucc(root: Path, lang: str, split: str, pairs: int, extra: int) -> No
 
 
 def _workspace(tmp_path: Path, data_dir: Path, tiny) -> tuple[Workspace, PhaseModel]:
-    ws = Workspace(tmp_path / "out", TaskRegistry(data_dir), FeatureOptions(), None, "cpu", progress=False)
-    run = RunDir(ws.out_dir, "pretrained", {"model": "random:tiny"})
-    run.ensure_exists()
-    phase = PhaseModel(ws, run, "random:tiny", model=TaskModel(tiny.encoder, {}), tokenizer=tiny.tokenizer)
+    ws = Workspace(tmp_path / "out", TaskRegistry(data_dir), None, "cpu", progress=False)
+    node = pretrained_node(ws.out_dir, "random:tiny")
+    node.run.ensure_exists()
+    phase = PhaseModel(ws, node, model=TaskModel(tiny.encoder, {}), tokenizer=tiny.tokenizer)
     return ws, phase
+
+
+def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> EvalScores:
+    """A study's retrieval entry, planned as `xstilts run` plans it, then evaluated on `phase`."""
+    return evaluate(ws, phase, retrieval_evaluation(spec, ws.registry)[0])
 
 
 def test_pipeline_scores_bucc_test_with_the_dev_threshold(tmp_path: Path, tiny) -> None:

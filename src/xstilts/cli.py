@@ -36,8 +36,8 @@ def _run(
     address: str | None = None,
 ) -> None:
     from xstilts.config.study import load_study
-    from xstilts.pipeline.results import format_tables
-    from xstilts.pipeline.runner import run_study
+    from xstilts.engine.runner import run_study
+    from xstilts.results.tables import format_tables
 
     study, registry = load_study(study_path, data_dir)
     started = time.perf_counter()
@@ -169,8 +169,8 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 def cmd_results(args: argparse.Namespace) -> None:
     from xstilts.errors import ConfigError
-    from xstilts.pipeline import results
     from xstilts.pipeline.store import COLUMNS, STORE_NAME, ResultsStore
+    from xstilts.results import tables as results
 
     if not args.dir.is_dir():
         raise ConfigError(f"results {args.dir}", "no such directory")

@@ -77,7 +77,7 @@ def _evaluate_target(ws: Workspace, phase: PhaseModel, evaluation: Evaluation, p
     model, tokenizer = phase.get()
     if task not in model.heads:  # trained on another task's data (XQuAD on SQuAD): its head
         model = TaskModel(model.encoder, {task: model.heads[phase.node.tasks[0]]})
-    card, settings = phase.node.cards[task], phase.node.features[task]
+    card, settings = evaluation.card, evaluation.settings
     fmt = get_format(card.format)
     scores, examples = {}, {}
     for lang in evaluation.data.languages:
@@ -124,7 +124,7 @@ def _evaluate_retrieval(
     `threshold_tuned_on_scored_data`. LAReQA / Mewsli-X: one pool of every language of the split,
     scored per query language. See `RetrievalFormat.evaluate_split`.
     """
-    card = phase.node.cards[spec.task]
+    card = evaluation.card
     languages = list(evaluation.data.languages)
     model, tokenizer = phase.get()
     layer = retrieval_layer(spec, card.layer, model.encoder.config.num_hidden_layers)

@@ -3,10 +3,10 @@
 Each unit (its planned steps, nothing re-derived) runs in a Ray task with the same code as the
 local executor, on the same output directory: run directories and their locks are what the
 workers share, so the output directory (and the data and cache directories) must be on a
-filesystem every worker sees, as on a cluster with a shared disk. Workers return their rows; only the driver writes the SQLite store (whose
-locking needs a local disk), unit by unit as each one finishes. A unit asks for one GPU where
-the cluster has GPUs, else for one CPU; a task that dies is retried by Ray and resumes its run
-from the saved training state.
+filesystem every worker sees, as on a cluster with a shared disk. Workers return their rows;
+only the driver writes the SQLite store (whose locking needs a local disk), unit by unit as each
+one finishes. A unit asks for one GPU where the cluster has GPUs, else for one CPU; a task that
+dies is retried by Ray and resumes its run from the saved training state.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def _unit(
     threads = int(os.environ.get("XSTILTS_THREADS", "0")) or None
     if threads:
         torch.set_num_threads(threads)
-    ws = Workspace(Path(out_dir), registry, Path(cache_dir) if cache_dir else None, progress=False, **settings)
+    ws = Workspace(
+        Path(out_dir), registry, Path(cache_dir) if cache_dir else None, progress=False, **settings
+    )
     recorder = Recorder(study, None)  # the driver records the rows
     execute_unit(ws, recorder, steps)
     return recorder.rows

@@ -18,7 +18,7 @@ def step_rows(step: Step, evaluation: Evaluation, scores: EvalScores) -> list[di
         "phase": step.node.phase,
         "run": step.node.id,
         "task": evaluation.task,
-        "task_version": step.node.cards[evaluation.task].version,
+        "task_version": evaluation.card.version,
         "split": evaluation.split,
         "examples_file": str(scores.examples_file),
     }

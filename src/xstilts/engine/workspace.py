@@ -79,4 +79,3 @@ class Workspace:
         loaded = load_model(spec, self.cache_dir)
         loaded.encoder.to(self.device)
         return loaded
-

@@ -50,7 +50,9 @@ FORMATS: dict[str, FormatInfo] = {
         FormatInfo("multiple_choice", "xstilts.formats.multiple_choice", "MULTIPLE_CHOICE", True, "sentence"),
         FormatInfo("span_qa", "xstilts.formats.span_qa", "SPAN_QA", True, "structured", windows=True),
         FormatInfo("tagging", "xstilts.formats.tagging", "TAGGING", True, "structured"),
-        FormatInfo("retrieval", "xstilts.formats.retrieval", "RETRIEVAL", False, "sentence", scoring_version=2),
+        FormatInfo(
+            "retrieval", "xstilts.formats.retrieval", "RETRIEVAL", False, "sentence", scoring_version=2
+        ),
         FormatInfo("masked_lm", "xstilts.formats.masked_lm", "MASKED_LM", True, "sentence"),
     )
 }

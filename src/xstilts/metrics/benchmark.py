@@ -1,6 +1,10 @@
 """XTREME and XTREME-R scores: per-task averages over a benchmark's languages and the overall score.
 
-How each benchmark scores, and where that comes from:
+A benchmark's tasks are the task cards that have an entry for it under `benchmarks`: each entry gives
+the task's languages, the split the benchmark scores, its category, its per-language metrics and its
+place in the benchmark's tables, and the card's comments say where its lists come from
+(`benchmarks_from_cards`; `builtin_benchmarks` for the cards shipped with xstilts). A new benchmark
+task is one card. This module holds the scoring rules, and where they come from:
 
 XTREME (Hu et al. 2020), leaderboard script google-research/xtreme `evaluate.py` (`TASK2LANGS`,
 `GROUP2TASK`, `METRIC_FUNCTION`, `evaluate()`):
@@ -8,32 +12,22 @@ XTREME (Hu et al. 2020), leaderboard script google-research/xtreme `evaluate.py`
     them wherever the task has English test data (all but BUCC and Tatoeba, where English is the
     side every other language is paired with);
   * the task score (`avg_metric`) is `avg_accuracy` (XNLI, PAWS-X, Tatoeba) or `avg_f1` (UD-POS,
-    PAN-X, BUCC), and for QA (XQuAD, MLQA, TyDiQA-GoldP) `(avg_exact_match + avg_f1) / 2`, not F1;
+    PAN-X, BUCC), and for QA (XQuAD, MLQA, TyDiQA-GoldP) `(avg_exact_match + avg_f1) / 2`, not F1:
+    the mean of the averages of the metrics a card's entry lists;
   * the overall score (`all_task`) is the mean of the nine task scores, computed only when every task
     is present; a group (classification, tagging, qa, retrieval) score is the mean of its tasks'
     scores, computed when all of that group's tasks are present.
-  TyDiQA-GoldP's "test" set is the GoldP dev set (`scripts/eval_qa.sh`), hence split `dev` below.
 
 XTREME-R (Ruder et al. 2021):
-  * categories (the paper's task and results tables): classification (XNLI, XCOPA), structured
-    prediction (UD-POS, WikiANN-NER: the PAN-X data with more languages), question answering
-    (XQuAD, MLQA, TyDiQA-GoldP), retrieval (Tatoeba, Mewsli-X, LAReQA); PAWS-X and BUCC are dropped;
+  * categories (the paper's task and results tables): classification, structured prediction,
+    question answering, retrieval;
   * metrics: accuracy (XNLI, XCOPA, Tatoeba), F1 (UD-POS, NER), F1/EM (QA), mAP@20 (Mewsli-X,
     LAReQA); the overall score is the mean of the four category scores, each the mean of its tasks,
-    with QA tasks scored (F1 + EM) / 2 as in XTREME. No scoring script for XTREME-R is published; this
-    rule reproduces the Avg column of the paper's Table 3 from its per-task numbers (mBERT 54.1,
-    XLM-R Large 65.3, mT5-XXL 64.6), which a mean over the ten tasks or F1-only QA does not;
-  * languages, from the data scripts of google-research/xtreme: UD-POS v2.7 and PAN-X in
-    `scripts/download_data.sh` (38 and 48 languages), XCOPA `scripts/train_xcopa.sh` (11, no
-    English test set), XQuAD `download_data.sh` (11), Tatoeba `utils_preprocess.py`
-    `tatoeba_preprocess` (41), Mewsli-X google-research `mel/mewsli-x.md` (11), LAReQA the XQuAD-R
-    files of google-research-datasets/lareqa (11). (Every xtreme `download_xquad` fetches 11 XQuAD
-    languages; Romanian, added to XQuAD later, is not among them.) Whether XTREME-R's own averages
-    include English is not stated in those scripts; English is included wherever a task has English
-    test data, as XTREME's `evaluate.py` does. Their union is the 50 XTREME-R languages listed in
-    `mewsli-x.md`.
-
-Task names are this project's card names (XTREME's `bucc2018` is card `bucc`, WikiANN-NER is `panx`).
+    with QA tasks scored (F1 + EM) / 2 as in XTREME. xtreme's `evaluate.py --xtreme_version xtreme-r`
+    (since commit c1eda7f) scores each task's languages but takes the mean of the tasks, as for XTREME,
+    and lists no languages for Mewsli-X and LAReQA; the rule here reproduces the Avg column of the
+    paper's Table 3 from its per-task numbers (mBERT 54.1, XLM-R Large 65.3, mT5-XXL 64.6), which a
+    mean over the ten tasks or F1-only QA does not.
 """
 
 from __future__ import annotations
@@ -42,15 +36,17 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, get_args
 
-CLASSIFICATION, STRUCTURED, QA, RETRIEVAL = (
-    "classification",
-    "structured_prediction",
-    "question_answering",
-    "retrieval",
-)
-QA_METRICS = ("f1", "exact_match")
+from xstilts.tasks.card import BenchmarkCategory, BenchmarkName, TaskCard
+from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
+
+CLASSIFICATION, STRUCTURED, QA, RETRIEVAL = get_args(BenchmarkCategory)
+Overall = Literal["tasks", "categories"]
+# What each benchmark's overall score is the mean of; the key order is the order of its tables.
+OVERALL: dict[BenchmarkName, Overall] = {"xtreme": "tasks", "xtreme-r": "categories"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,7 @@ class BenchmarkTask:
 class Benchmark:
     name: str
     tasks: tuple[BenchmarkTask, ...]
-    overall: Literal["tasks", "categories"]  # what the overall score is the mean of
+    overall: Overall  # what the overall score is the mean of
 
     def task(self, name: str) -> BenchmarkTask:
         return next(t for t in self.tasks if t.name == name)
@@ -79,70 +75,35 @@ class Benchmark:
         return groups
 
 
-def _langs(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
+def benchmarks_from_cards(cards: Iterable[TaskCard]) -> dict[str, Benchmark]:
+    """Every benchmark, with the tasks whose cards have an entry for it, in the entries' positions."""
+    placed: dict[str, list[tuple[int, str, BenchmarkTask]]] = {name: [] for name in OVERALL}
+    for card in cards:
+        for name, entry in card.benchmarks.items():
+            task = BenchmarkTask(
+                card.name, entry.category, tuple(entry.metrics), tuple(entry.languages), entry.split
+            )
+            placed[name].append((entry.position, card.name, task))
+    return {
+        name: Benchmark(name, tuple(task for *_, task in sorted(found)), OVERALL[name])
+        for name, found in placed.items()
+    }
 
 
-_XNLI = _langs("ar bg de el en es fr hi ru sw th tr ur vi zh")
-_XQUAD = _langs("ar de el en es hi ru th tr vi zh")
-_MLQA = _langs("ar de en es hi vi zh")
-_TYDIQA = _langs("ar bn en fi id ko ru sw te")
-_UDPOS = _langs(
-    "af ar bg de el en es et eu fa fi fr he hi hu id it ja kk ko mr nl pt ru ta te th tl tr ur vi yo zh"
-)
-_PANX = _langs(
-    "af ar bg bn de el en es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr ms my nl pt ru sw ta te th "
-    "tl tr ur vi yo zh"
-)
-_TATOEBA = _langs(
-    "af ar bg bn de el es et eu fa fi fr he hi hu id it ja jv ka kk ko ml mr nl pt ru sw ta te th tl tr ur "
-    "vi zh"
-)
-
-XTREME = Benchmark(
-    "xtreme",
-    (
-        BenchmarkTask("xnli", CLASSIFICATION, ("accuracy",), _XNLI),
-        BenchmarkTask("pawsx", CLASSIFICATION, ("accuracy",), _langs("de en es fr ja ko zh")),
-        BenchmarkTask("udpos", STRUCTURED, ("f1",), _UDPOS),
-        BenchmarkTask("panx", STRUCTURED, ("f1",), _PANX),
-        BenchmarkTask("xquad", QA, QA_METRICS, _XQUAD),
-        BenchmarkTask("mlqa", QA, QA_METRICS, _MLQA),
-        BenchmarkTask("tydiqa", QA, QA_METRICS, _TYDIQA, split="dev"),
-        BenchmarkTask("bucc", RETRIEVAL, ("f1",), _langs("de fr ru zh")),
-        BenchmarkTask("tatoeba", RETRIEVAL, ("accuracy",), _TATOEBA),
-    ),
-    overall="tasks",
-)
-
-XTREME_R = Benchmark(
-    "xtreme-r",
-    (
-        BenchmarkTask("xnli", CLASSIFICATION, ("accuracy",), _XNLI),
-        BenchmarkTask("xcopa", CLASSIFICATION, ("accuracy",), _langs("et ht id it qu sw ta th tr vi zh")),
-        BenchmarkTask("udpos", STRUCTURED, ("f1",), tuple(sorted(_UDPOS + _langs("lt pl ro uk wo")))),
-        BenchmarkTask("panx", STRUCTURED, ("f1",), tuple(sorted(_PANX + _langs("az gu lt pa pl qu ro uk")))),
-        BenchmarkTask("xquad", QA, QA_METRICS, _XQUAD),
-        BenchmarkTask("mlqa", QA, QA_METRICS, _MLQA),
-        BenchmarkTask("tydiqa", QA, QA_METRICS, _TYDIQA, split="dev"),
-        BenchmarkTask(
-            "tatoeba", RETRIEVAL, ("accuracy",), tuple(sorted(_TATOEBA + _langs("az lt pl ro uk")))
-        ),
-        BenchmarkTask("mewsli-x", RETRIEVAL, ("map@20",), _langs("ar de en es fa ja pl ro ta tr uk")),
-        BenchmarkTask("lareqa", RETRIEVAL, ("map@20",), _XQUAD),
-    ),
-    overall="categories",
-)
-
-BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (XTREME, XTREME_R)}
+@cache
+def builtin_benchmarks() -> Mapping[str, Benchmark]:
+    """The benchmarks as the task cards shipped with xstilts define them (read once)."""
+    return benchmarks_from_cards(TaskRegistry(Path("."), (BUILTIN_CARDS,)).cards.values())
 
 
 def get_benchmark(benchmark: str | Benchmark) -> Benchmark:
+    """A benchmark given by name is the built-in cards' one."""
     if isinstance(benchmark, Benchmark):
         return benchmark
-    if benchmark not in BENCHMARKS:
-        raise ValueError(f"unknown benchmark {benchmark!r} (known: {', '.join(BENCHMARKS)})")
-    return BENCHMARKS[benchmark]
+    known = builtin_benchmarks()
+    if benchmark not in known:
+        raise ValueError(f"unknown benchmark {benchmark!r} (known: {', '.join(known)})")
+    return known[benchmark]
 
 
 # --- scores from values ----------------------------------------------------------------------------
@@ -404,7 +365,7 @@ def _cell(value: float | None, partial: float | None) -> str:
 def format_scores(summary: Mapping[str, list[dict[str, Any]]]) -> str:
     """One table per benchmark: systems down, task scores, category scores and overall across."""
     blocks = []
-    for bench in BENCHMARKS.values():
+    for bench in builtin_benchmarks().values():
         entries = [e for e in summary.get("overall", []) if e["benchmark"] == bench.name]
         if not entries:
             continue
@@ -429,50 +390,3 @@ def format_scores(summary: Mapping[str, list[dict[str, Any]]]) -> str:
         return ""
     note = "* partial: averaged over the languages/tasks present only (see the missing lists in the summary)"
     return "\n\n".join([*blocks, note])
-
-
-# --- cross-check with task cards -------------------------------------------------------------------
-
-
-class _Entry(Protocol):
-    languages: list[str]
-    split: str
-
-
-class _Card(Protocol):
-    name: str
-    benchmarks: Mapping[str, _Entry]
-
-
-def check_cards(cards: Iterable[_Card], *, require_entries: bool = False) -> list[str]:
-    """Where the cards' `benchmarks` entries disagree with the definitions above (and, with
-    `require_entries`, which benchmark tasks have a card without an entry)."""
-    problems: list[str] = []
-    by_name = {c.name: c for c in cards}
-    for card in by_name.values():
-        for bench_name, entry in card.benchmarks.items():
-            if bench_name not in BENCHMARKS:
-                problems.append(f"{card.name}: benchmarks.{bench_name} is not a known benchmark")
-                continue
-            bench = BENCHMARKS[bench_name]
-            if card.name not in {t.name for t in bench.tasks}:
-                problems.append(f"{card.name}: {bench_name} has no task {card.name!r}")
-                continue
-            task = bench.task(card.name)
-            extra = sorted(set(entry.languages) - set(task.languages))
-            absent = sorted(set(task.languages) - set(entry.languages))
-            if extra or absent:
-                problems.append(
-                    f"{card.name}: benchmarks.{bench_name}.languages differ "
-                    f"(not in {bench_name}: {extra or 'none'}; missing: {absent or 'none'})"
-                )
-            if entry.split != task.split:
-                problems.append(
-                    f"{card.name}: benchmarks.{bench_name}.split is {entry.split!r}, not {task.split!r}"
-                )
-    if require_entries:
-        for bench in BENCHMARKS.values():
-            for task in bench.tasks:
-                if task.name in by_name and bench.name not in by_name[task.name].benchmarks:
-                    problems.append(f"{task.name}: card has no benchmarks.{bench.name} entry")
-    return problems

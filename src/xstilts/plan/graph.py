@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xstilts.config.features import FeatureSettings
+from xstilts.config.features import FeatureOptions, FeatureSettings
 from xstilts.config.selection import DataSelection
 from xstilts.config.study import Arm, Retrieval, Study, Target
 from xstilts.config.training import TrainConfig
@@ -54,6 +54,8 @@ class Evaluation:
 
     data: Selected
     name: str
+    card: TaskCard
+    settings: FeatureSettings  # how its examples are featurised (zero-shot evaluation)
     retrieval: Retrieval | None = None
 
     @property
@@ -75,7 +77,7 @@ class PhaseNode:
     parent: PhaseNode | None
     model: str  # the model source this phase starts from (the study's model, or its parent's encoder)
     seed: int | None
-    cards: dict[str, TaskCard]  # every task it trains or scores
+    cards: dict[str, TaskCard]  # every task it trains (heads, early stopping)
     features: dict[str, FeatureSettings]  # per task in `cards`
     train: list[Selected] = field(default_factory=list)  # training data (several: multi-task)
     dev: Selected | None = None  # early stopping
@@ -164,11 +166,7 @@ class _Builder:
         return self.registry.card(task)
 
     def selected(self, selection: DataSelection) -> tuple[Selected, list[str]]:
-        """The selection resolved, and the task/split/language parts whose size is unknown."""
-        chosen = selection.chosen_languages()
-        languages = tuple(chosen or self.card(selection.task).split_languages(selection.split))
-        examples, unknown = self.counter.selected(selection)
-        return Selected(selection, languages, examples), unknown
+        return selected(selection, self.registry, self.counter)
 
     def features(self, tasks: list[str]) -> dict[str, FeatureSettings]:
         return {task: self.study.features.settings(self.card(task).format) for task in tasks}
@@ -179,8 +177,6 @@ class _Builder:
         """Add an evaluation to a node once (a run reached again may be asked for it again)."""
         if evaluation.name not in {e.name for e in node.evaluations}:
             node.evaluations.append(evaluation)
-            node.cards[evaluation.task] = self.card(evaluation.task)
-            node.features.update(self.features([evaluation.task]))
         self.count(node, evaluation.data, unknown, label)
         return evaluation
 
@@ -196,26 +192,16 @@ class _Builder:
         """The study's retrievals that score a model after phase `after`, added to the node."""
         found = []
         for spec in self.study.retrieval:
-            if after not in spec.after:
-                continue
-            # The one place a retrieval entry becomes a data selection.
-            selection = DataSelection(
-                task=spec.task, split=spec.split, languages=spec.languages, size=spec.size
-            )
-            card = self.card(spec.task)
-            data, unknown = self.selected(selection)
-            detail = [spec.model_dump(), list(data.languages), card.version]
-            name = (
-                f"{spec.task}-{spec.split}-{short_hash([*detail, format_info(card.format).scoring_version])}"
-            )
-            label = f"{spec.task}/{spec.split} (retrieval)"
-            found.append(self.evaluation(node, Evaluation(data, name, retrieval=spec), unknown, label))
+            if after in spec.after:
+                evaluation, unknown = retrieval_evaluation(
+                    spec, self.registry, self.study.features, self.counter
+                )
+                label = f"{spec.task}/{spec.split} (retrieval)"
+                found.append(self.evaluation(node, evaluation, unknown, label))
         return found
 
     def pretrained(self) -> PhaseNode:
-        model = self.study.model
-        run = RunDir(self.out_dir, "pretrained", pretrained_identity(model))
-        node = PhaseNode("pretrained", run, None, None, model, None, {}, {}, train_cost=0)
+        node = pretrained_node(self.out_dir, self.study.model)
         self.nodes[node.id] = node
         node.arms = [arm.name for arm in self.study.arms]  # every arm starts from it
         self.steps.append(Step(node, "pretrained", None, tuple(self.retrievals(node, "pretrained"))))
@@ -283,8 +269,43 @@ class _Builder:
         data, unknown = self.selected(target.evaluate)
         split = data.selection.split
         name = f"{target.task}-{split}-{short_hash([data.selection.identity(), list(data.languages)])}"
-        zero_shot = self.evaluation(node, Evaluation(data, name), unknown, f"{target.task}/{split}")
+        card = self.card(target.task)
+        evaluation = Evaluation(data, name, card, self.study.features.settings(card.format))
+        zero_shot = self.evaluation(node, evaluation, unknown, f"{target.task}/{split}")
         self.steps.append(Step(node, arm, seed, (zero_shot, *self.retrievals(node, "target"))))
+
+
+def pretrained_node(out_dir: Path, model: str) -> PhaseNode:
+    """The pretrained model as a phase run: nothing to train, evaluations to keep."""
+    run = RunDir(Path(out_dir), "pretrained", pretrained_identity(model))
+    return PhaseNode("pretrained", run, None, None, model, None, {}, {}, train_cost=0)
+
+
+def selected(
+    selection: DataSelection, registry: TaskRegistry, counter: ExampleCounter
+) -> tuple[Selected, list[str]]:
+    """The selection resolved, and the task/split/language parts whose size is unknown."""
+    chosen = selection.chosen_languages()
+    languages = tuple(chosen or registry.card(selection.task).split_languages(selection.split))
+    examples, unknown = counter.selected(selection)
+    return Selected(selection, languages, examples), unknown
+
+
+def retrieval_evaluation(
+    spec: Retrieval,
+    registry: TaskRegistry,
+    features: FeatureOptions | None = None,
+    counter: ExampleCounter | None = None,
+) -> tuple[Evaluation, list[str]]:
+    """A study's retrieval entry as an evaluation (the one place it becomes a data selection), and
+    the parts of it whose size is unknown."""
+    selection = DataSelection(task=spec.task, split=spec.split, languages=spec.languages, size=spec.size)
+    card = registry.card(spec.task)
+    data, unknown = selected(selection, registry, counter or ExampleCounter(registry))
+    detail = [spec.model_dump(), list(data.languages), card.version, format_info(card.format).scoring_version]
+    name = f"{spec.task}-{spec.split}-{short_hash(detail)}"
+    settings = (features or FeatureOptions()).settings(card.format)
+    return Evaluation(data, name, card, settings, retrieval=spec), unknown
 
 
 def build_plan(study: Study, registry: TaskRegistry, out_dir: Path) -> Plan:

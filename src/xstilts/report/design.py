@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from xstilts.config.selection import mix_counts
 from xstilts.errors import ConfigError
-from xstilts.metrics.benchmark import CLASSIFICATION, QA, RETRIEVAL, STRUCTURED, XTREME, XTREME_R
+from xstilts.metrics.benchmark import CLASSIFICATION, QA, RETRIEVAL, STRUCTURED, builtin_benchmarks
 
 STUDY_FILE = "study.json"
 PRETRAINED = "pretrained"  # the arm name results rows give the model before any training
@@ -166,7 +166,7 @@ def resolve_baseline(design: Design | None, arms: list[str], requested: str | No
 
 
 def task_kind(task: str, fmt: str | None) -> Kind:
-    for bench in (XTREME, XTREME_R):
+    for bench in builtin_benchmarks().values():
         if task in {t.name for t in bench.tasks}:
             return _CATEGORY_KIND[bench.task(task).category]
     return _FORMAT_KIND.get(fmt or "", "other")

@@ -17,11 +17,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from xstilts.metrics.benchmark import RETRIEVAL, XTREME, XTREME_R
-from xstilts.pipeline.results import SKIP_METRICS, primary_metric
+from xstilts.metrics.benchmark import RETRIEVAL, builtin_benchmarks
 from xstilts.report.design import PRETRAINED, task_kind
 from xstilts.report.model import Cell, RobustRow, ScoreRow, ScoreTable
 from xstilts.report.stats import robustness
+from xstilts.results.tables import SKIP_METRICS, primary_metric
 
 Cells = dict[str, dict[Any, float]]  # {language: {seed: value}}
 
@@ -60,7 +60,7 @@ def slug(text: str) -> str:
 
 
 def _benchmark_task(task: str):
-    for bench in (XTREME, XTREME_R):
+    for bench in builtin_benchmarks().values():
         if task in {t.name for t in bench.tasks}:
             return bench.task(task)
     return None

@@ -8,10 +8,10 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from xstilts.metrics.benchmark import BENCHMARKS, scores
-from xstilts.pipeline.results import SKIP_METRICS
+from xstilts.metrics.benchmark import builtin_benchmarks, scores
 from xstilts.report.design import PRETRAINED
 from xstilts.report.model import BenchmarkCell, BenchmarkTable, HeatMap, Section, SplitRow
+from xstilts.results.tables import SKIP_METRICS
 
 # Which section of a task stands for it where a study scores it after several phases: the benchmark
 # scores' choice (`PHASE_PREFERENCE`), retrieval on the encoder before target training.
@@ -53,7 +53,7 @@ def benchmark_tables(
         ]
     summary = scores(own)
     tables = []
-    for bench in BENCHMARKS.values():
+    for bench in builtin_benchmarks().values():
         entries = [e for e in summary["overall"] if e["benchmark"] == bench.name]
         covered = [
             t.name

@@ -18,7 +18,8 @@ code of that language from `language_codes`, e.g. Tatoeba's `deu` for `de`).
 A split's `hub` says where a user with internet finds the same data on the Hugging Face hub
 (dataset, config, split; `config` may use `{lang}` and `{code}`, `configs` overrides it per
 language). `benchmarks` lists the benchmarks (XTREME, XTREME-R) that evaluate the task, each
-with its own language list and evaluation split.
+with its own language list, evaluation split, category, metrics and position: the cards are the only
+definition of a benchmark's tasks (`xstilts.metrics.benchmark` holds the scoring rules).
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from xstilts.errors import ConfigError
 
 FormatName = Literal["classification", "multiple_choice", "span_qa", "tagging", "retrieval", "masked_lm"]
 BenchmarkName = Literal["xtreme", "xtreme-r"]
+BenchmarkCategory = Literal["classification", "structured_prediction", "question_answering", "retrieval"]
 
 
 class HubSource(BaseModel):
@@ -58,12 +60,19 @@ class HubSource(BaseModel):
 
 
 class BenchmarkEntry(BaseModel):
-    """How one benchmark evaluates this task: its languages and the split it reports."""
+    """How one benchmark evaluates this task: its languages, the split it reports, the category it
+    counts in, the per-language metrics its task score averages and its place among the tasks."""
 
     model_config = ConfigDict(extra="forbid")
 
     languages: list[str]
     split: str = "test"
+    category: BenchmarkCategory
+    # Per-language metric keys; the task score is the mean of their language averages (QA: f1 and
+    # exact_match, XTREME's (EM + F1) / 2).
+    metrics: list[str] = Field(min_length=1)
+    # 1-based place among the benchmark's tasks: the column order of its tables (the paper's).
+    position: int = Field(ge=1)
 
 
 class SplitSource(BaseModel):
