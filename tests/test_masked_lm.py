@@ -14,8 +14,8 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from xstilts.data.codecs import read
 from xstilts.data.examples import ClassificationExample, TextExample
-from xstilts.data.readers import read
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.base import FeatureSettings

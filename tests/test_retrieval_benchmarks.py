@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xstilts.data.codecs import read
+from xstilts.data.codecs.lareqa import read_lareqa
+from xstilts.data.codecs.mewsli_x import read_mewsli_x
 from xstilts.data.examples import RetrievalCorpus, pool_languages
-from xstilts.data.readers import read
-from xstilts.data.readers.lareqa import read_lareqa
-from xstilts.data.readers.mewsli_x import read_mewsli_x
 from xstilts.errors import DataFormatError, XstiltsError
 from xstilts.formats.retrieval import (
     RETRIEVAL,

@@ -26,7 +26,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from xstilts.data.readers import read
+from xstilts.data.codecs import read
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
 from xstilts.tasks.card import TaskCard
 from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
