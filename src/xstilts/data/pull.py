@@ -265,7 +265,7 @@ def pull_language(
                 raise DataFormatError(
                     source, None, f"wrote {written} examples but the reader reads {len(data)}"
                 )
-            problem = label_problem(card, data) if card.format != "retrieval" else ""
+            problem = label_problem(card, data)
             if problem:
                 raise DataFormatError(source, None, problem)
             staged.commit()
