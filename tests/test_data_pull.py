@@ -597,8 +597,7 @@ def roundtrip(
     tmp_path: Path, reader: str, rows: list[dict], features: Features | None = None, **options: Any
 ):
     """Rows -> the writer for `reader` -> a file -> `reader`: what a pull verifies, without the hub."""
-    from xstilts.data.readers import read
-    from xstilts.data.writers import HubRows, write
+    from xstilts.data.codecs import HubRows, read, write
 
     columns = list(features) if features is not None else list(rows[0])
     source = HubRows("test rows", columns, rows, features, labels=options.pop("card_labels", None))

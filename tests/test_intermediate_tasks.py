@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from xstilts.config.features import FeatureSettings
+from xstilts.data.codecs import read
+from xstilts.data.codecs.nli_jsonl import read_anli_plus
 from xstilts.data.examples import Answer, ClassificationExample, MultipleChoiceExample, TaggingExample
-from xstilts.data.readers import read
-from xstilts.data.readers.nli_jsonl import read_anli_plus
 from xstilts.errors import ConfigError, DataFormatError
 from xstilts.formats import get_format
 from xstilts.tasks.registry import TaskRegistry

@@ -17,8 +17,8 @@ from safetensors.torch import load_file
 from xstilts.config.features import FeatureSettings
 from xstilts.config.study import load_study
 from xstilts.config.training import TrainConfig
+from xstilts.data.codecs import read
 from xstilts.data.examples import ClassificationExample, TextExample
-from xstilts.data.readers import read
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.masked_lm import NO_LABEL, MaskedLMHead, MaskedTokenPredictions

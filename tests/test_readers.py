@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from xstilts.data.codecs import CODECS, read
 from xstilts.data.examples import Answer, ClassificationExample, MultipleChoiceExample, TaggingExample
-from xstilts.data.readers import READERS, read
 from xstilts.errors import ConfigError, DataFormatError
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -41,9 +41,9 @@ def test_every_card_reader_is_registered_and_every_reader_is_used() -> None:
     from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
 
     used = {card.reader for card in TaskRegistry(Path("."), [BUILTIN_CARDS]).cards.values()}
-    assert used <= set(READERS)
+    assert used <= set(CODECS)
     # The per-source readers anli_plus builds on; a user card may name them alone.
-    assert set(READERS) - used <= {"anli_jsonl", "snli_jsonl"}
+    assert set(CODECS) - used <= {"anli_jsonl", "snli_jsonl"}
 
 
 def test_unknown_reader_lists_the_known_ones(tmp_path: Path) -> None:

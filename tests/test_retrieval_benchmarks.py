@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from xstilts.config.study import Retrieval
+from xstilts.data.codecs import read
+from xstilts.data.codecs.lareqa import read_lareqa
+from xstilts.data.codecs.mewsli_x import read_mewsli_x
 from xstilts.data.examples import RetrievalCorpus, pool_languages
-from xstilts.data.readers import read
-from xstilts.data.readers.lareqa import read_lareqa
-from xstilts.data.readers.mewsli_x import read_mewsli_x
 from xstilts.engine.evaluation import EvalScores, evaluate
 from xstilts.engine.phase_model import PhaseModel
 from xstilts.engine.workspace import Workspace

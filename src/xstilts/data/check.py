@@ -26,8 +26,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from xstilts.data.readers import read
+from xstilts.data.codecs import read
+from xstilts.data.examples import BaseExample, RetrievalCorpus
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
+from xstilts.formats import format_info
 from xstilts.tasks.card import TaskCard
 from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
 
@@ -64,36 +66,27 @@ def registry_for(data_dir: Path, task_dirs: Iterable[Path] = (), builtin: bool =
     return TaskRegistry(data_dir, ([BUILTIN_CARDS] if builtin else []) + task_dirs)
 
 
-def _bad_labels(card: TaskCard, examples: Sequence[Any]) -> list[tuple[str, str]]:
-    """(example id, offending label) for labels outside the card's label set."""
+def label_problem(card: TaskCard, examples: Sequence[BaseExample] | RetrievalCorpus) -> str:
+    """One sentence about the labels outside the card's set, "" when there are none (or when the
+    card's format is scored by retrieval, whose gold candidates are no labels)."""
+    if format_info(card.format).retrieval:
+        return ""
+    assert not isinstance(examples, RetrievalCorpus)
     allowed = set(card.labels or ())
-    if card.format == "classification" and allowed:
-        return [(ex.id, ex.label) for ex in examples if ex.label is not None and ex.label not in allowed]
-    if card.format == "tagging" and allowed:
-        return [(ex.id, tag) for ex in examples for tag in (ex.tags or ()) if tag not in allowed]
-    if card.format == "multiple_choice":
-        return [
-            (ex.id, str(ex.label))
-            for ex in examples
-            if ex.label is not None and not 0 <= ex.label < len(ex.choices)
-        ]
-    return []  # span QA and retrieval have no label set
-
-
-def label_problem(card: TaskCard, examples: Sequence[Any]) -> str:
-    """One sentence about the labels outside the card's set, "" when there are none."""
-    bad = _bad_labels(card, examples)
+    # (example, offending label) for labels outside the card's label set.
+    bad = [(example, label) for example in examples for label in example.labels_outside(allowed)]
     if not bad:
         return ""
     values = sorted({label for _, label in bad})
     shown = ", ".join(repr(v) for v in values[:5]) + (", ..." if len(values) > 5 else "")
+    first = bad[0][0]
     expected = (
         "an index of one of the choices"
-        if card.format == "multiple_choice"
+        if first.LABELS_ARE_CHOICE_INDICES
         else f"one of {', '.join(card.labels or ())}"
     )
     are = "is" if len(bad) == 1 else "are"
-    return f"{plural(len(bad), 'label')} {are} not {expected}: {shown} (first in example {bad[0][0]})"
+    return f"{plural(len(bad), 'label')} {are} not {expected}: {shown} (first in example {first.id})"
 
 
 def check_language(card: TaskCard, split: str, lang: str, files: dict[str, Path]) -> CheckRow:
@@ -111,10 +104,9 @@ def check_language(card: TaskCard, split: str, lang: str, files: dict[str, Path]
         row.status, row.problem, row.is_problem = MALFORMED, str(err), True
         return row
     row.examples = len(data)
-    if card.format != "retrieval":
-        problem = label_problem(card, data)
-        if problem:
-            row.status, row.problem, row.is_problem = BAD_LABELS, problem, True
+    problem = label_problem(card, data)
+    if problem:
+        row.status, row.problem, row.is_problem = BAD_LABELS, problem, True
     return row
 
 

@@ -1,16 +1,30 @@
 """One small frozen dataclass per task format: what a reader returns and a format consumes.
 
 Labels are optional everywhere: unlabelled data (e.g. test sets) still featurises and predicts.
+Each example says which of its labels a card's label set does not hold, so that `data check` and
+`data pull` check labels without knowing the formats.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+
+class BaseExample:
+    """What every example tells the label check; by default it has no labels to check."""
+
+    # Labels are indices into the example's own choices, not names from the card's label set.
+    LABELS_ARE_CHOICE_INDICES: ClassVar[bool] = False
+
+    def labels_outside(self, label_set: Collection[str]) -> list[str]:
+        """The example's labels that are not allowed, given the card's `labels` as `label_set`."""
+        return []
 
 
 @dataclass(frozen=True)
-class ClassificationExample:
+class ClassificationExample(BaseExample):
     """A sentence (text_b is None) or a sentence pair, with a string label."""
 
     id: str
@@ -18,16 +32,30 @@ class ClassificationExample:
     text_b: str | None = None
     label: str | None = None
 
+    def labels_outside(self, label_set: Collection[str]) -> list[str]:
+        """The label if `label_set` does not hold it; an empty set (a card without labels) allows any."""
+        if not label_set or self.label is None or self.label in label_set:
+            return []
+        return [self.label]
+
 
 @dataclass(frozen=True)
-class MultipleChoiceExample:
+class MultipleChoiceExample(BaseExample):
     """A context (and question) with N candidate answers; label is the index of the right one."""
+
+    LABELS_ARE_CHOICE_INDICES: ClassVar[bool] = True
 
     id: str
     context: str
     question: str
     choices: tuple[str, ...]
     label: int | None = None
+
+    def labels_outside(self, label_set: Collection[str]) -> list[str]:
+        """The label (as text) if it is no index of a choice; the card's label set does not apply."""
+        if self.label is None or 0 <= self.label < len(self.choices):
+            return []
+        return [str(self.label)]
 
 
 @dataclass(frozen=True)
@@ -37,7 +65,7 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class QAExample:
+class QAExample(BaseExample):
     """SQuAD-style extractive QA. No answers and is_impossible=True means unanswerable (v2)."""
 
     id: str
@@ -48,16 +76,22 @@ class QAExample:
 
 
 @dataclass(frozen=True)
-class TaggingExample:
+class TaggingExample(BaseExample):
     """One sentence as words with one tag per word (tags None when unlabelled)."""
 
     id: str
     tokens: tuple[str, ...]
     tags: tuple[str, ...] | None = None
 
+    def labels_outside(self, label_set: Collection[str]) -> list[str]:
+        """The tags `label_set` does not hold, in sentence order; an empty set allows any tag."""
+        if not label_set:
+            return []
+        return [tag for tag in self.tags or () if tag not in label_set]
+
 
 @dataclass(frozen=True)
-class TextExample:
+class TextExample(BaseExample):
     """Unlabelled text (a sentence or paragraph) for masked-language-model training."""
 
     id: str

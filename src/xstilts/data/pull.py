@@ -2,7 +2,7 @@
 
 For each split and language of a task, the card's `hub` entry names a hub split
 (`card.hub_source(split, lang)`); the split is loaded with `datasets.load_dataset`, its rows go
-through the writer for the card's reader (`data/writers.py`) into temporary files beside the
+through the writer of the card's codec (`data/codecs/`) into temporary files beside the
 targets, the card's reader reads those files back and their labels are checked as `data check`
 checks them, and only then are the files renamed into place. A split and language either gets
 all its files, complete and readable, or none: a failure removes every temporary file.
@@ -31,8 +31,7 @@ from typing import Any
 from tqdm import tqdm
 
 from xstilts.data.check import label_problem, text_table
-from xstilts.data.readers import read
-from xstilts.data.writers import HubRows, write
+from xstilts.data.codecs import HubRows, read, write
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
 from xstilts.tasks.card import HubSource, TaskCard
 from xstilts.tasks.registry import TaskRegistry
@@ -266,7 +265,7 @@ def pull_language(
                 raise DataFormatError(
                     source, None, f"wrote {written} examples but the reader reads {len(data)}"
                 )
-            problem = label_problem(card, data) if card.format != "retrieval" else ""
+            problem = label_problem(card, data)
             if problem:
                 raise DataFormatError(source, None, problem)
             staged.commit()

@@ -43,7 +43,7 @@ class TaskRegistry:
 
     def load(self, name: str, split: str, lang: str) -> Any:
         """Examples (or a retrieval corpus) of one task, split and language, read from disk."""
-        from xstilts.data.readers import read
+        from xstilts.data.codecs import read
 
         card = self.card(name)
         return read(card.reader, self.files(name, split, lang), **card.reader_options_for(split))

@@ -1,4 +1,5 @@
-"""HellaSwag (Zellers et al. 2019) jsonl: `hellaswag_{train,val,test}.jsonl` or its HF export.
+"""HellaSwag (Zellers et al. 2019) jsonl: `hellaswag_{train,val,test}.jsonl` or its HF export;
+read into examples and written from hub rows (in the hub's own schema).
 
 A record: `ind`, `activity_label`, `ctx_a`, `ctx_b`, `ctx` (= ctx_a + " " + ctx_b), `endings`
 (4 strings), `label` (0-3; absent in the test file, `""` in the HF export's test split).
@@ -12,10 +13,11 @@ endings complete, so it belongs with each ending, not with the context. When `ct
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from xstilts.data.examples import MultipleChoiceExample
-from xstilts.data.readers._files import (
+from xstilts.data.codecs._files import (
     IdRegistry,
     index_label,
     jsonl_records,
@@ -23,6 +25,8 @@ from xstilts.data.readers._files import (
     require_file,
     string_field,
 )
+from xstilts.data.codecs.hub_rows import HubRows, write_jsonl
+from xstilts.data.examples import MultipleChoiceExample
 from xstilts.errors import DataFormatError
 
 
@@ -46,3 +50,11 @@ def read_hellaswag_jsonl(path: Path) -> list[MultipleChoiceExample]:
     if not examples:
         raise no_records(path, "records")
     return examples
+
+
+def write_hellaswag_jsonl(rows: HubRows, files: Mapping[str, Path], **_: Any) -> int:
+    """HellaSwag in the hub's own schema (`ctx_a`, `ctx_b`, `endings`, `label` "0".."3" or ""),
+    which the reader reads as it is."""
+    rows.pick(("endings",), "endings")
+    rows.pick(("ctx_a", "ctx"), "context")
+    return write_jsonl(files["path"], (dict(record) for record in rows.rows))

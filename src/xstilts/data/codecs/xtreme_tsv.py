@@ -1,4 +1,5 @@
-"""XTREME's tab-separated files: sentence pairs (XNLI, PAWS-X) and token-per-line tagging (UD-POS, PAN-X).
+"""XTREME's tab-separated files: sentence pairs (XNLI, PAWS-X) and token-per-line tagging (UD-POS, PAN-X),
+read into examples and written from hub rows.
 
 Ids are `<file stem>-<n>` with n the 1-based position of the record (row or sentence) in the file,
 so they are stable across runs and point a reader of a log back at the file.
@@ -7,11 +8,11 @@ so they are stable across runs and point a reader of a log back at the file.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from xstilts.data.examples import ClassificationExample, TaggingExample
-from xstilts.data.readers._files import (
+from xstilts.data.codecs._files import (
     check_label,
     check_label_option,
     choice_option,
@@ -20,6 +21,16 @@ from xstilts.data.readers._files import (
     raw_lines,
     require_file,
 )
+from xstilts.data.codecs.hub_rows import (
+    SINGLE_COLUMNS,
+    HubRows,
+    label_names,
+    no_line_breaks,
+    numbered_rows,
+    pair_columns,
+    string_column,
+)
+from xstilts.data.examples import ClassificationExample, TaggingExample
 from xstilts.errors import DataFormatError
 
 
@@ -118,3 +129,74 @@ def read_tsv_tagging(path: Path, labels: Sequence[str] | None = None) -> list[Ta
     if not examples:
         raise no_records(path, "sentences")
     return examples
+
+
+def _tsv_field(text: str) -> str:
+    """One field as Python csv QUOTE_MINIMAL writes it, except that a lone `\\r` is quoted too:
+    the csv module leaves it bare when the line ends in `\\n`, and its reader then stops there."""
+    if any(char in text for char in ('"', "\t", "\n", "\r")):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def write_tsv_pairs(
+    rows: HubRows, files: Mapping[str, Path], columns: int = 3, quoted: bool = True, **_: Any
+) -> int:
+    """`text_a<TAB>text_b<TAB>label` (or `text<TAB>label`), no header, as `read_tsv_pairs` reads."""
+    if columns == 3:
+        text_columns: tuple[str, ...] = pair_columns(rows)
+    else:
+        text_columns = (rows.pick(SINGLE_COLUMNS, "sentence"),)
+    label_column = rows.pick(("label", "gold_label"), "label")
+    label_name = label_names(rows, label_column)
+    written = 0
+    with open(files["path"], "w", encoding="utf-8", newline="") as handle:
+        for number, record in numbered_rows(rows):
+            label = label_name(record.get(label_column))
+            if label is None:
+                raise rows.error(number, "has no label; this file format needs one on every row")
+            fields = [string_column(rows, number, record, column) for column in text_columns] + [label]
+            if not quoted:
+                for column, text in zip((*text_columns, label_column), fields, strict=True):
+                    no_line_breaks(rows, number, column, text)
+                    if text.startswith('"'):
+                        raise rows.error(number, f"{column} starts with '\"'; set the reader option quoted")
+            line = "\t".join(_tsv_field(f) for f in fields) if quoted else "\t".join(fields)
+            handle.write(line + "\n")
+            written += 1
+    return written
+
+
+def write_tsv_tagging(rows: HubRows, files: Mapping[str, Path], **_: Any) -> int:
+    """`token<TAB>tag` per line, a blank line after each sentence, as `read_tsv_tagging` reads.
+
+    Rows without tokens are skipped: they hold nothing to tag and the format has no way to write
+    an empty sentence.
+    """
+    token_column = rows.pick(("tokens", "words"), "token")
+    tag_column = rows.pick(("ner_tags", "pos_tags", "tags", "upos", "ner", "pos"), "tag")
+    tag_name = label_names(rows, tag_column)
+    written = 0
+    with open(files["path"], "w", encoding="utf-8", newline="") as handle:
+        for number, record in numbered_rows(rows):
+            tokens, tags = record.get(token_column) or [], record.get(tag_column) or []
+            if len(tokens) != len(tags):
+                raise rows.error(number, f"has {len(tokens)} tokens but {len(tags)} tags")
+            if not tokens:
+                continue
+            lines = []
+            for position, (token, raw_tag) in enumerate(zip(tokens, tags, strict=True), 1):
+                tag = tag_name(raw_tag)
+                if not isinstance(token, str) or not token.strip(" \t"):
+                    # The reader takes a line of only spaces for a sentence break.
+                    raise rows.error(
+                        number, f"token {position} is {token!r}; tokens must hold a visible character"
+                    )
+                if tag is None:
+                    raise rows.error(number, f"token {position} ({token!r}) has no tag")
+                no_line_breaks(rows, number, f"token {position}", token)
+                no_line_breaks(rows, number, f"tag of token {position}", tag)
+                lines.append(f"{token}\t{tag}\n")
+            handle.write("".join(lines) + "\n")
+            written += 1
+    return written

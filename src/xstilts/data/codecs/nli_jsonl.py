@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from xstilts.data.codecs._files import IdRegistry, jsonl_records, no_records, require_file, string_field
+from xstilts.data.codecs.glue_tsv import read_glue_tsv
 from xstilts.data.examples import ClassificationExample
-from xstilts.data.readers._files import IdRegistry, jsonl_records, no_records, require_file, string_field
-from xstilts.data.readers.glue_tsv import read_glue_tsv
 from xstilts.errors import ConfigError, DataFormatError
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""GLUE's tab-separated files (MNLI, QQP, SST-2, ...): a header row, then one example per row.
+"""GLUE's tab-separated files (MNLI, QQP, SST-2, ...): a header row, then one example per row;
+read into examples and written from hub rows.
 
 Columns are found by their header name, because the GLUE files differ in layout (MNLI train has
 12 columns, dev_matched 16, test_matched 10; QQP 6; SST-2 train 2 and test `index, sentence`).
@@ -21,17 +22,27 @@ options, not a few broken rows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from xstilts.data.examples import ClassificationExample
-from xstilts.data.readers._files import (
+from xstilts.data.codecs._files import (
     check_label_option,
     choice_option,
     no_records,
     numbered_lines,
     require_file,
 )
+from xstilts.data.codecs.hub_rows import (
+    SINGLE_COLUMNS,
+    HubRows,
+    label_names,
+    no_line_breaks,
+    numbered_rows,
+    pair_columns,
+    string_column,
+)
+from xstilts.data.examples import ClassificationExample
 from xstilts.errors import DataFormatError
 
 log = logging.getLogger(__name__)
@@ -120,3 +131,45 @@ def read_glue_tsv(
     if not examples:
         raise no_records(path, "rows")
     return examples
+
+
+def write_glue_tsv(
+    rows: HubRows,
+    files: Mapping[str, Path],
+    text_a_column: str = "sentence1",
+    text_b_column: str | None = "sentence2",
+    label_column: str = "label",
+    **_: Any,
+) -> int:
+    """GLUE tsv as `read_glue_tsv` reads it: a header with the card's column names, no quoting.
+
+    The hub's columns are taken by the card's names where it has them (QQP's question1/question2,
+    SST-2's sentence), else as the usual pair (MNLI's premise/hypothesis). Unlabelled splits
+    (GLUE test, label -1) are written without the label column, as GLUE's test files are.
+    """
+    wanted = [text_a_column] if text_b_column is None else [text_a_column, text_b_column]
+    if all(column in rows.columns for column in wanted):
+        sources = wanted
+    elif text_b_column is None:
+        sources = [rows.pick(SINGLE_COLUMNS, "sentence")]
+    else:
+        sources = list(pair_columns(rows))
+    label_source = rows.pick((label_column, "label", "gold_label"), "label")
+    label_name = label_names(rows, label_source)
+    labelled: bool | None = None
+    written = 0
+    with open(files["path"], "w", encoding="utf-8", newline="") as handle:
+        for number, record in numbered_rows(rows):
+            label = label_name(record.get(label_source))
+            if labelled is None:
+                labelled = label is not None
+                handle.write("\t".join(wanted + ([label_column] if labelled else [])) + "\n")
+            elif labelled != (label is not None):
+                raise rows.error(number, "is labelled unlike the rows before it; a file is one or the other")
+            fields = [string_column(rows, number, record, column) for column in sources]
+            fields += [label] if label is not None else []
+            for column, text in zip((*sources, label_source), fields, strict=False):
+                no_line_breaks(rows, number, column, text)
+            handle.write("\t".join(fields) + "\n")
+            written += 1
+    return written

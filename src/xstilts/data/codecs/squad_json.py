@@ -1,4 +1,5 @@
-"""SQuAD v1.1 / v2.0 JSON: XQuAD, MLQA, TyDiQA-GoldP, LAReQA's xquad-r.
+"""SQuAD v1.1 / v2.0 JSON: XQuAD, MLQA, TyDiQA-GoldP, LAReQA's xquad-r; read into examples and
+written from hub rows.
 
 JSON cannot be read a record at a time without a streaming parser, and the biggest of these files
 is a few MB, so the whole file is parsed at once. Structure errors name the JSON path of the bad
@@ -7,12 +8,15 @@ value (`data[3].paragraphs[0].qas[2]`), since parsed JSON has no line numbers.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from xstilts.data.codecs._files import json_field, load_json, no_records, require_file
+from xstilts.data.codecs.hub_rows import HubRows, numbered_rows, string_column
 from xstilts.data.examples import Answer, QAExample
-from xstilts.data.readers._files import json_field, load_json, no_records, require_file
 from xstilts.errors import DataFormatError
 
 log = logging.getLogger(__name__)
@@ -133,3 +137,49 @@ def _unique_id(raw_id: str, uses: dict[str, int]) -> str:
     uses[candidate] = 1
     uses[raw_id] = count + 1
     return candidate
+
+
+def _hub_answers(rows: HubRows, number: int, raw: Any) -> list[dict[str, Any]]:
+    """The hub stores answers as {text: [...], answer_start: [...]} (a Sequence of a dict)."""
+    if isinstance(raw, dict):
+        texts, starts = raw.get("text") or [], raw.get("answer_start") or []
+        if len(texts) != len(starts):
+            raise rows.error(number, f"answers has {len(texts)} texts but {len(starts)} answer_start values")
+        pairs = list(zip(texts, starts, strict=True))
+    elif isinstance(raw, list):
+        pairs = [(a.get("text"), a.get("answer_start")) for a in raw if isinstance(a, dict)]
+    else:
+        raise rows.error(number, f"answers must be a mapping or a list, found {type(raw).__name__}")
+    return [{"text": text, "answer_start": start} for text, start in pairs]
+
+
+def write_squad_json(
+    rows: HubRows, files: Mapping[str, Path], version_2_with_negative: bool = False, **_: Any
+) -> int:
+    """SQuAD json. Rows that follow each other with the same title and context share an article
+    and a paragraph, as in the files the hub rows were made from. A question without answers is
+    unanswerable in SQuAD v2 (`is_impossible`, on cards that read v2) and unlabelled elsewhere."""
+    articles: list[dict[str, Any]] = []
+    has_title = "title" in rows.columns
+    written = 0
+    for number, record in numbered_rows(rows):
+        context = string_column(rows, number, record, "context")
+        title = record.get("title") if has_title else None
+        if not articles or (has_title and articles[-1].get("title") != title):
+            articles.append({"title": title, "paragraphs": []} if has_title else {"paragraphs": []})
+        paragraphs = articles[-1]["paragraphs"]
+        if not paragraphs or paragraphs[-1]["context"] != context:
+            paragraphs.append({"context": context, "qas": []})
+        qa: dict[str, Any] = {
+            "id": str(record.get("id") if record.get("id") not in (None, "") else f"row-{number}"),
+            "question": string_column(rows, number, record, "question"),
+            "answers": _hub_answers(rows, number, record.get("answers")),
+        }
+        if version_2_with_negative and not qa["answers"]:
+            qa["is_impossible"] = True
+        paragraphs[-1]["qas"].append(qa)
+        written += 1
+    document = {"version": f"xstilts pull of {rows.name}", "data": articles}
+    with open(files["path"], "w", encoding="utf-8") as handle:
+        json.dump(document, handle, ensure_ascii=False)
+    return written

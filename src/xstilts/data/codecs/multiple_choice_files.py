@@ -1,13 +1,15 @@
-"""Multiple-choice files: COPA, XCOPA and SIQA (jsonl), CommonsenseQA (jsonl, two schemas), CosmosQA (csv)."""
+"""Multiple-choice files: COPA, XCOPA and SIQA (jsonl), CommonsenseQA (jsonl, two schemas), CosmosQA (csv);
+read into examples and written from hub rows.
+"""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from xstilts.data.examples import MultipleChoiceExample
-from xstilts.data.readers._files import (
+from xstilts.data.codecs._files import (
     IdRegistry,
     index_label,
     jsonl_records,
@@ -17,6 +19,8 @@ from xstilts.data.readers._files import (
     require_file,
     string_field,
 )
+from xstilts.data.codecs.hub_rows import HubRows, label_names, numbered_rows, string_column, write_jsonl
+from xstilts.data.examples import MultipleChoiceExample
 from xstilts.errors import DataFormatError
 
 # COPA asks for the more plausible cause or effect; the model reads this as the question text.
@@ -183,3 +187,84 @@ def read_cosmosqa_csv(path: Path) -> list[MultipleChoiceExample]:
 
 def _string_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _choice_index(rows: HubRows, number: int, value: Any, n_choices: int) -> int | None:
+    """A 0-based choice index (a ClassLabel's integer is one: names follow the choice order)."""
+    if value is None or value == -1 or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n_choices:
+        raise rows.error(number, f"label {value!r} is not a choice index below {n_choices}")
+    return value
+
+
+def write_copa_jsonl(
+    rows: HubRows, files: Mapping[str, Path], labels_are_placeholders: bool = False, **_: Any
+) -> int:
+    """COPA / XCOPA jsonl. Unlabelled rows (-1: SuperGLUE's test split) are only allowed where the
+    card reads labels as placeholders; they get XTREME's placeholder 0 there."""
+
+    def records() -> Iterator[dict[str, Any]]:
+        for number, record in numbered_rows(rows):
+            out = {
+                key: string_column(rows, number, record, key)
+                for key in ("premise", "choice1", "choice2", "question")
+            }
+            label = _choice_index(rows, number, record.get("label"), 2)
+            if label is None:
+                if not labels_are_placeholders:
+                    raise rows.error(number, "has no label and the card reads this split's labels")
+                label = 0
+            out["label"] = label
+            if record.get("idx") is not None:
+                out["idx"] = record["idx"]
+            yield out
+
+    return write_jsonl(files["path"], records())
+
+
+def write_siqa_jsonl(rows: HubRows, files: Mapping[str, Path], **_: Any) -> int:
+    """SocialIQa jsonl with the answer letter in `correct`; the hub's label is "1".."3" (the
+    numbering of the original label file), as a string or a ClassLabel."""
+    keys = ("context", "question", "answerA", "answerB", "answerC")
+    label_name = label_names(rows, "label")
+
+    def records() -> Iterator[dict[str, Any]]:
+        for number, record in numbered_rows(rows):
+            out: dict[str, Any] = {key: string_column(rows, number, record, key) for key in keys}
+            label = label_name(record.get("label"))
+            if label is not None:
+                if label not in ("1", "2", "3"):
+                    raise rows.error(number, f"label {label!r} is not one of 1, 2, 3")
+                out["correct"] = "ABC"[int(label) - 1]
+            yield out
+
+    return write_jsonl(files["path"], records())
+
+
+def write_commonsenseqa_jsonl(rows: HubRows, files: Mapping[str, Path], **_: Any) -> int:
+    """CommonsenseQA in the hub's own schema, which the reader reads as it is."""
+    for column in ("question", "choices", "answerKey"):
+        rows.pick((column,), column)
+    return write_jsonl(files["path"], (dict(record) for record in rows.rows))
+
+
+def write_cosmosqa_csv(rows: HubRows, files: Mapping[str, Path], **_: Any) -> int:
+    """CosmosQA csv with the original header; the label column only when every row has a label."""
+    for column in _COSMOS_HEADER:
+        rows.pick((column,), column)
+    records = [
+        ([str(record.get(c, "")) for c in _COSMOS_HEADER], _choice_index(rows, n, record.get("label"), 4))
+        for n, record in numbered_rows(rows)
+    ]
+    labelled = [label is not None for _, label in records]
+    if any(labelled) and not all(labelled):
+        raise rows.error(labelled.index(False) + 1, "has no label while other rows have one")
+    with open(files["path"], "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*_COSMOS_HEADER, "label"] if all(labelled) else _COSMOS_HEADER)
+        for fields, label in records:
+            writer.writerow([*fields, str(label)] if label is not None else fields)
+    return len(records)

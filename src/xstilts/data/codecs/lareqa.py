@@ -26,8 +26,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from xstilts.data.codecs._files import json_field, load_json, no_records, require_file
 from xstilts.data.examples import RetrievalCorpus
-from xstilts.data.readers._files import json_field, load_json, no_records, require_file
 from xstilts.errors import DataFormatError
 
 log = logging.getLogger(__name__)

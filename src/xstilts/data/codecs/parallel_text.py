@@ -1,11 +1,18 @@
-"""Bitext retrieval: Tatoeba (two line-aligned files) and BUCC (id-keyed sentences plus gold pairs)."""
+"""Bitext retrieval: Tatoeba (two line-aligned files) and BUCC (id-keyed sentences plus gold pairs).
+
+Tatoeba is also written from hub rows. BUCC is read only: the hub's BUCC configs hold only the
+gold pairs, not the corpora to mine from.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from xstilts.data.codecs._files import no_records, numbered_lines, require_file
+from xstilts.data.codecs.hub_rows import HubRows, no_line_breaks, string_column
 from xstilts.data.examples import RetrievalCorpus
-from xstilts.data.readers._files import no_records, numbered_lines, require_file
 from xstilts.errors import DataFormatError
 
 
@@ -94,3 +101,51 @@ def _id_sentences(path: Path) -> tuple[list[str], list[str]]:
     if not ids:
         raise no_records(path, "sentences")
     return ids, sentences
+
+
+def _tatoeba_columns(rows: HubRows, first: dict[str, Any]) -> dict[str, str]:
+    """Language code -> the column holding that side. google/xtreme names the languages in every
+    row (`source_lang`: deu, `target_lang`: eng); mteb/tatoeba-bitext-mining has `sentence1` and
+    `sentence2` in the order of its config's name (`deu-eng`)."""
+    if {"source_sentence", "target_sentence", "source_lang", "target_lang"} <= set(rows.columns):
+        return {first["source_lang"]: "source_sentence", first["target_lang"]: "target_sentence"}
+    if {"sentence1", "sentence2"} <= set(rows.columns) and rows.config and rows.config.count("-") == 1:
+        one, two = rows.config.split("-")
+        return {one: "sentence1", two: "sentence2"}
+    raise rows.error(
+        None,
+        "expected source_sentence/target_sentence with source_lang/target_lang, or sentence1/sentence2 "
+        f"with a config named <code>-<code>; it has {', '.join(rows.columns)} (config {rows.config})",
+    )
+
+
+def write_tatoeba(rows: HubRows, files: Mapping[str, Path], **_: Any) -> int:
+    """Two line-aligned files. A file gets the side whose language code is its name's
+    extension, as in `tatoeba.deu-eng.deu` and `tatoeba.deu-eng.eng`."""
+    records = list(rows.rows)
+    if not records:
+        raise rows.error(None, "has no rows")
+    by_language = _tatoeba_columns(rows, records[0])
+    column_of: dict[str, str] = {}
+    for key, path in files.items():
+        extension = path.name.rsplit(".", 1)[-1]
+        if extension not in by_language:
+            raise rows.error(
+                None,
+                f"cannot tell which column goes to {path.name}: the rows are in "
+                f"{' and '.join(by_language)}, the file name ends in .{extension}",
+            )
+        column_of[key] = by_language[extension]
+    handles = {key: open(path, "w", encoding="utf-8", newline="") for key, path in files.items()}
+    try:
+        for number, record in enumerate(records, 1):
+            for key, column in column_of.items():
+                # google/xtreme keeps each sentence's line end from the source file.
+                sentence = string_column(rows, number, record, column).rstrip("\r\n")
+                if not sentence.strip():
+                    raise rows.error(number, f"{column} is empty; the files must align line by line")
+                handles[key].write(no_line_breaks(rows, number, column, sentence, tabs_too=False) + "\n")
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return len(records)

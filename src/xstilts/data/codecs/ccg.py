@@ -29,8 +29,8 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from xstilts.data.codecs._files import no_records, numbered_lines, require_file
 from xstilts.data.examples import TaggingExample
-from xstilts.data.readers._files import no_records, numbered_lines, require_file
 from xstilts.errors import ConfigError, DataFormatError
 
 _LEAF = re.compile(r"\(<L (\S+) (\S+) (\S+) (\S+) (\S+)>\)")

@@ -28,8 +28,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from xstilts.data.codecs._files import jsonl_records, no_records, require_file
 from xstilts.data.examples import RetrievalCorpus
-from xstilts.data.readers._files import jsonl_records, no_records, require_file
 from xstilts.errors import DataFormatError
 
 # utils_mewslix: a mention is marked with these, and existing pairs of them are escaped to (...).

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xstilts.data.codecs._files import no_records, numbered_lines, require_file
 from xstilts.data.examples import TextExample
-from xstilts.data.readers._files import no_records, numbered_lines, require_file
 from xstilts.errors import ConfigError, DataFormatError
 
 

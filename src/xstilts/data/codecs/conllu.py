@@ -1,4 +1,5 @@
-"""CoNLL-U (Universal Dependencies) as tagging examples: the syntactic words with their UPOS or XPOS tags.
+"""CoNLL-U (Universal Dependencies) as tagging examples: the syntactic words with their UPOS or XPOS tags;
+read into examples and written from hub rows.
 
 Written by hand rather than with the `conllu` package: tagging needs three columns of the word
 lines, and this keeps the exact line numbers for errors without another dependency.
@@ -6,11 +7,11 @@ lines, and this keeps the exact line numbers for errors without another dependen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from xstilts.data.examples import TaggingExample
-from xstilts.data.readers._files import (
+from xstilts.data.codecs._files import (
     check_label,
     check_label_option,
     choice_option,
@@ -18,6 +19,8 @@ from xstilts.data.readers._files import (
     numbered_lines,
     require_file,
 )
+from xstilts.data.codecs.hub_rows import HubRows, label_names, no_line_breaks, numbered_rows
+from xstilts.data.examples import TaggingExample
 from xstilts.errors import DataFormatError
 
 _TAG_COLUMNS = {"upos": 3, "xpos": 4}
@@ -95,3 +98,58 @@ def _is_range_or_empty_node(word_id: str) -> bool:
         if found and left.isdigit() and right.isdigit():
             return True
     return False
+
+
+def write_conllu(rows: HubRows, files: Mapping[str, Path], **_: Any) -> int:
+    """CoNLL-U from universal-dependencies/universal_dependencies rows (`idx`, `text`, `tokens`,
+    `lemmas`, `upos`, `xpos`, `head`, `deprel`).
+
+    The hub's token lists also hold the multiword tokens (`don't` before `do` and `n't`), with
+    UPOS `_` and no head; they are left out, so the file holds the syntactic words, numbered
+    1..n as in the treebank (the heads still point at the right words). FEATS, DEPS and MISC are
+    written `_`: the hub keeps them as Python reprs, and `read_conllu` reads none of them.
+    """
+    token_column = rows.pick(("tokens",), "token")
+    upos_name = label_names(rows, rows.pick(("upos",), "upos"))
+    written = 0
+    with open(files["path"], "w", encoding="utf-8", newline="") as handle:
+        for number, record in numbered_rows(rows):
+            tokens = record.get(token_column) or []
+            upos = [upos_name(tag) for tag in record.get("upos") or []]
+            columns = {
+                key: record.get(key) or [None] * len(tokens) for key in ("lemmas", "xpos", "head", "deprel")
+            }
+            if any(len(values) != len(tokens) for values in (upos, *columns.values())):
+                raise rows.error(number, "its token columns differ in length")
+            lines = []
+            if record.get("idx"):
+                lines.append(f"# sent_id = {record['idx']}\n")
+            if record.get("text"):
+                lines.append(
+                    f"# text = {no_line_breaks(rows, number, 'text', record['text'], tabs_too=False)}\n"
+                )
+            word = 0
+            for position, token in enumerate(tokens):
+                if upos[position] in (None, "_"):
+                    continue  # a multiword token's surface form
+                word += 1
+                fields = [
+                    str(word),
+                    token,
+                    columns["lemmas"][position],
+                    upos[position],
+                    columns["xpos"][position],
+                    None,
+                    columns["head"][position],
+                    columns["deprel"][position],
+                    None,
+                    None,
+                ]
+                text = ["_" if f in (None, "", "None") else str(f) for f in fields]
+                for value in text:
+                    no_line_breaks(rows, number, f"token {position + 1}", value)
+                lines.append("\t".join(text) + "\n")
+            if word:
+                handle.write("".join(lines) + "\n")
+                written += 1
+    return written
