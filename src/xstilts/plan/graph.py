@@ -144,6 +144,9 @@ class Plan:
     def __iter__(self) -> Iterator[PhaseNode]:
         return iter(self.nodes)
 
+    def __len__(self) -> int:
+        return len(self.nodes)
+
     def units(self) -> list[list[Step]]:
         """Independent units of work, in order: the pretrained model's steps, then one unit per arm
         and seed (its intermediate run, then its target runs). Units after the first depend only
