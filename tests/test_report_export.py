@@ -177,6 +177,7 @@ def make_study(
     specs = {"tatoeba": {"split": "test", "size": None}, "bucc": {"split": "test"}}
     study = {
         "name": "exp",
+        "model": "bundled:me5-small",
         "data_dir": str(data),
         "task_dirs": [],
         "builtin_tasks": True,
