@@ -1,6 +1,7 @@
 """Reports on a study's results: `xstilts report DIR` (DIR/report/index.html, or Markdown).
 
-design    study.json as data: arms, the baseline, the scaling variables (volume, tasks, mix)
+design    study.json read through the study schema: the arms, the baseline
+scaling   the scaling variables the arms vary (volume, tasks, mix)
 sections  the store's rows per evaluated task: score tables (arms x languages), robustness
 evidence  what the bootstrap resamples: per-example scores when stored, else seed-level scores
 compare   differences from the baseline (intervals, paired tests) and scaling curves
