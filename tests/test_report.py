@@ -19,12 +19,13 @@ from matplotlib.text import Text
 
 from xstilts.cli import main
 from xstilts.pipeline.store import STORE_NAME, ResultsStore, write_examples_file
+from xstilts.report.blocks import FigureRef, Table, recorded
 from xstilts.report.build import build_report
 from xstilts.report.design import load_design
 from xstilts.report.evidence import MIN_SEEDS
 from xstilts.report.figures import heat_map_figure
 from xstilts.report.html import table_html
-from xstilts.report.layout import FigureRef, Table, recorded, report_blocks
+from xstilts.report.layout import report_blocks
 from xstilts.report.markdown import FIGURE_DIR, report_markdown
 from xstilts.report.model import HeatMap, Section, StudyReport
 from xstilts.report.scaling import scaling_specs

@@ -7,7 +7,8 @@ evidence  what the bootstrap resamples: per-example scores when stored, else see
 compare   differences from the baseline (intervals, paired tests) and scaling curves
 summary   XTREME / XTREME-R scores, the intermediate x target heat map, structured vs sentence
 build     all of it for every study of a store -> `model.Report`
-layout    the report as headed text tables and figures, which `html` and `markdown` render
+layout    the report as headed text tables and figures (`blocks`; `findings` first), which `html` and
+          `markdown` render
 figures   PNG + SVG (matplotlib, Agg); site: the report folder, written all or nothing
 stats     statistics for comparing arms (bootstrap intervals, paired tests, robustness)
 """
