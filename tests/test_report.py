@@ -19,14 +19,16 @@ from matplotlib.text import Text
 
 from xstilts.cli import main
 from xstilts.pipeline.store import STORE_NAME, ResultsStore, write_examples_file
+from xstilts.report.blocks import FigureRef, Table, recorded
 from xstilts.report.build import build_report
-from xstilts.report.design import load_design, scaling_specs
+from xstilts.report.design import load_design
 from xstilts.report.evidence import MIN_SEEDS
 from xstilts.report.figures import heat_map_figure
 from xstilts.report.html import table_html
-from xstilts.report.layout import FigureRef, Table, recorded, report_blocks
+from xstilts.report.layout import report_blocks
 from xstilts.report.markdown import FIGURE_DIR, report_markdown
 from xstilts.report.model import HeatMap, Section, StudyReport
+from xstilts.report.scaling import scaling_specs
 from xstilts.report.site import REPORT_DIR, write_site
 from xstilts.report.stats import PERCENT, language_average
 
@@ -59,7 +61,8 @@ def _study_json(out: Path, seeds: list[int]) -> None:
         }
         for size in (300, 900)
     ]
-    study = {"name": "toy", "description": "NLI volume vs none", "seeds": seeds, "arms": arms}
+    study = {"name": "toy", "description": "NLI volume vs none", "model": "bundled:me5-small", "seeds": seeds}
+    study |= {"arms": arms, "targets": [{"task": "pawsx"}, {"task": "udpos"}]}
     (out / "study.json").write_text(json.dumps(study), encoding="utf-8")
 
 
@@ -238,7 +241,8 @@ def test_scaling_variables_come_from_the_study(tmp_path: Path) -> None:
         {"name": "all", "intermediate": [xnli(fraction=1.0, languages=["en"])]},
         {"name": "two", "intermediate": [xnli(size=900, languages=["en"]), {"task": "siqa", "split": "dev"}]},
     ]
-    (tmp_path / "study.json").write_text(json.dumps({"name": "s", "arms": arms}), encoding="utf-8")
+    study = {"name": "s", "model": "bundled:me5-small", "arms": arms, "targets": [{"task": "pawsx"}]}
+    (tmp_path / "study.json").write_text(json.dumps(study), encoding="utf-8")
     design = load_design(tmp_path)
     assert design.baselines == ["none"] and design.arm("en2-es1").describe() == "xnli dev (en 600, es 300)"
     specs = {(s.variable, s.x_label): s for s in scaling_specs(design, [a["name"] for a in arms])}

@@ -13,18 +13,11 @@ import pytest
 
 from xstilts.cli import main
 from xstilts.data.examples import Answer, ClassificationExample, QAExample, TaggingExample
+from xstilts.export.xtreme_layout import FOLDERS, MANIFEST, NOT_SCORED, Export, TaskExport
 from xstilts.formats import get_format
+from xstilts.formats.retrieval import TUNED_ON_SCORED, RetrievalFormat
 from xstilts.formats.retrieval import TUNED_ON_SCORED as RETRIEVAL_FLAG
-from xstilts.formats.retrieval import RetrievalFormat
 from xstilts.pipeline.store import STORE_NAME, ResultsStore, metrics_from_examples, write_examples_file
-from xstilts.report.export_xtreme import (
-    FOLDERS,
-    MANIFEST,
-    NOT_SCORED,
-    TUNED_ON_SCORED,
-    Export,
-    TaskExport,
-)
 from xstilts.tasks.registry import TaskRegistry
 
 XNLI_TEST = 5010  # the xnli card's published test size per language
@@ -177,6 +170,7 @@ def make_study(
     specs = {"tatoeba": {"split": "test", "size": None}, "bucc": {"split": "test"}}
     study = {
         "name": "exp",
+        "model": "bundled:me5-small",
         "data_dir": str(data),
         "task_dirs": [],
         "builtin_tasks": True,

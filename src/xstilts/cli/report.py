@@ -20,7 +20,7 @@ def command(args: argparse.Namespace) -> None:
     if args.export is None and given:
         raise XstiltsError(f"{given[0]}: only with --export xtreme")
     if args.export is not None:
-        from xstilts.report.export_xtreme import export_xtreme
+        from xstilts.export.xtreme import export_xtreme
 
         if args.to is None:
             raise XstiltsError("--export xtreme: give --to FOLDER (where the predictions are written)")

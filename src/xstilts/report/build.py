@@ -18,16 +18,10 @@ from typing import Any
 from xstilts.errors import ConfigError
 from xstilts.pipeline.store import STORE_NAME, ResultsStore
 from xstilts.report.compare import Comparer
-from xstilts.report.design import (
-    PRETRAINED,
-    Design,
-    card_formats,
-    load_design,
-    resolve_baseline,
-    scaling_specs,
-)
+from xstilts.report.design import PRETRAINED, Design, card_formats, load_design, resolve_baseline
 from xstilts.report.evidence import MIN_SEEDS, ExampleSource
 from xstilts.report.model import ArmSummary, Curve, Report, Section, StudyReport
+from xstilts.report.scaling import scaling_specs
 from xstilts.report.sections import Gathered, gather_sections, robustness_rows, score_tables, seed_order, slug
 from xstilts.report.summary import benchmark_tables, heat_map, primary_sections, split_rows
 from xstilts.results.tables import current_rows

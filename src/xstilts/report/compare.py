@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from xstilts.report.design import CurveSpec
 from xstilts.report.evidence import Evidence, ExampleSource, arm_is_fixed, seed_level
 from xstilts.report.model import CurvePoint, Delta, DeltaRow
+from xstilts.report.scaling import CurveSpec
 from xstilts.report.sections import Gathered, seed_averages
 from xstilts.report.stats import (
     Interval,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from html import escape
 
-from xstilts.report.layout import Block, FigureRef, Table, report_blocks
+from xstilts.report.blocks import Block, FigureRef, Table
+from xstilts.report.layout import report_blocks
 from xstilts.report.model import Report
 
 _CSS = """

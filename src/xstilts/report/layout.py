@@ -1,94 +1,30 @@
-"""The report laid out as headed blocks of text tables and figures, which the HTML page and the
-Markdown output both render: the two show the same tables with the same cells.
+"""The report laid out as headed blocks of text tables and figures (`blocks`), which the HTML page
+and the Markdown output both render: the two show the same tables with the same cells.
 
 A study opens with its arms and then its findings (each arm's gain on each task, with the heat map
 of the same numbers), then the detail: benchmark scores, a section per task, scaling curves,
 robustness and how the intervals were computed.
-
-Cell conventions: scores are mean±std over seeds (plain mean with one seed) on a 0-100 scale, and
-differences are in points of it; `*` marks a score over fewer seeds (or, in benchmark tables, fewer
-languages or tasks) than the rest; a difference reads `+2.1 [0.4, 3.9]`, the estimate and its
-interval, and is bold when the interval excludes 0 (the heat map figure marks it the same way).
 """
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-
-from xstilts.report.model import BenchmarkTable, Cell, Curve, Delta, Report, Section, StudyReport
+from xstilts.report.blocks import (
+    DASH,
+    Block,
+    FigureRef,
+    Table,
+    curve_unit,
+    delta,
+    number,
+    p_value,
+    recorded,
+    score,
+)
+from xstilts.report.findings import findings_block
+from xstilts.report.model import BenchmarkTable, Curve, Delta, Report, Section, StudyReport
 from xstilts.report.sections import slug
-from xstilts.report.summary import primary_sections
 
-DASH = "-"
-# Cells that read as numbers (scores, differences, p values, "-"): right-aligned, text left.
-NUMERIC = re.compile(r"^[-+<]?\d|^-$")
 _KIND_NAMES = {"structured": "structured prediction", "sentence": "sentence-level", "other": "other"}
-# Said once near the top and repeated where numbers are read: the store's scores are percentages.
-UNITS = "Scores are on a 0-100 scale; gains and differences are in points of that scale."
-
-
-@dataclass
-class Table:
-    anchor: str
-    title: str
-    header: list[str]
-    rows: list[list[str]]
-    notes: list[str] = field(default_factory=list)
-    strong: set[tuple[int, int]] = field(default_factory=set)  # (row, column) cells to emphasise
-
-    def numeric(self, column: int) -> bool:
-        return column > 0 and all(NUMERIC.match(row[column]) for row in self.rows)
-
-
-@dataclass
-class FigureRef:
-    name: str  # file stem: name.png and name.svg beside index.html
-    caption: str
-
-
-@dataclass
-class Block:
-    """A heading, its paragraphs, then tables and figures in the order they are shown."""
-
-    anchor: str
-    title: str
-    level: int  # 2: a study, 3: a part of it
-    paragraphs: list[str] = field(default_factory=list)
-    items: list[Table | FigureRef] = field(default_factory=list)
-
-    @property
-    def tables(self) -> list[Table]:
-        return [item for item in self.items if isinstance(item, Table)]
-
-
-def number(value: float | None, signed: bool = False) -> str:
-    if value is None or math.isnan(value):
-        return DASH
-    return f"{value:+.1f}" if signed else f"{value:.1f}"
-
-
-def p_value(value: float | None) -> str:
-    if value is None or math.isnan(value):  # NaN: nothing varied, nothing to test
-        return DASH
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def score(cell: Cell | None) -> str:
-    if cell is None or cell.mean is None:
-        return DASH
-    text = number(cell.mean) + (f"±{cell.std:.1f}" if cell.std is not None else "")
-    return text + ("*" if cell.partial else "")
-
-
-def delta(d: Delta | None) -> str:
-    if d is None:
-        return DASH
-    if d.low is None or d.high is None:
-        return number(d.estimate, signed=True)
-    return f"{number(d.estimate, signed=True)} [{number(d.low)}, {number(d.high)}]"
 
 
 def _score_tables(study: StudyReport, section: Section) -> list[Table]:
@@ -207,102 +143,6 @@ def _curve_table(curve: Curve, level: str) -> Table:
     return Table(f"{curve.name}-table", f"{curve.section}: {curve.x_label}", header, rows)
 
 
-def curve_unit(curve: Curve) -> str:
-    """The y axis' unit: a gain over the baseline is in points, a plain average a 0-100 score."""
-    return "(points)" if curve.y_label.startswith("gain") else "(0-100)"
-
-
-def recorded(timestamp: str) -> str:
-    """A store timestamp (ISO 8601, microseconds, UTC) to the minute: '2026-12-01 16:49 UTC'.
-
-    The store writes UTC; a timestamp without an offset is read as UTC too. Text that is not a
-    timestamp is shown as it is rather than hidden."""
-    try:
-        when = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return timestamp
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _findings(study: StudyReport, level: str) -> Block | None:
-    """The answer first: every non-baseline arm's gain on every task's language average.
-
-    Columns are the sections the heat map and the structured/sentence split use (one per task:
-    a target task after target training, a retrieval task after the intermediate phase); a cell
-    is the language-average row of that section's difference table, so the two agree. The
-    baseline's row gives its score, the level each gain is measured from."""
-    # A task scored after a phase other than target training is a retrieval task (target tasks
-    # are only scored after it): the set `summary.primary_sections` wants to choose their phase.
-    retrieval_tasks = {s.task for s in study.sections if s.phase != "target"}
-    retrieval = {s.key for s in study.sections if s.task in retrieval_tasks}
-    columns = [s for s in primary_sections(study.sections, retrieval) if s.deltas and s.tables[0].rows]
-    if not columns:
-        return None
-    arms: list[str] = []
-    for s in columns:
-        arms += [d.arm for d in s.deltas if d.arm not in arms]
-    # A section's first score row is the arm its differences are from (as in `_delta_tables`).
-    baseline = columns[0].tables[0].rows[0].arm
-
-    def seeds(arm: str) -> str:
-        # Seeds behind the language average (those that scored every language), per task;
-        # one number when the tasks agree, else the range (the baseline's retrieval row is
-        # the pretrained encoder: one model, one "seed").
-        found = sorted({row.average.seeds for s in columns for row in s.tables[0].rows if row.arm == arm})
-        if not found:
-            return DASH
-        return str(found[0]) if len(found) == 1 else f"{found[0]}-{found[-1]}"
-
-    # Retrieval sections measure from the pretrained encoder, target sections from the baseline arm.
-    firsts = list(dict.fromkeys(s.tables[0].rows[0].arm for s in columns))
-    base = [f"baseline score ({' / '.join(firsts)})", *(score(s.tables[0].rows[0].average) for s in columns)]
-    rows, strong = [[*base, seeds(baseline)]], set()
-    measured = up = down = 0
-    for i, arm in enumerate(arms, start=1):
-        cells = []
-        for j, s in enumerate(columns, start=1):
-            d = next((d.average for d in s.deltas if d.arm == arm), None)
-            cells.append(DASH if d is None else _gain_p(d))
-            measured += d is not None and d.low is not None
-            if d is not None and d.significant:
-                strong.add((i, j))
-                above = d.low is not None and d.low > 0  # else the interval is below 0
-                up, down = up + above, down + (not above)
-        rows.append([arm, *cells, seeds(arm)])
-    header = ["arm", *(f"{s.title}, {s.metric}" for s in columns), "seeds"]
-    table = Table(
-        f"{slug(study.name)}-findings-table",
-        f"Gain over {baseline} in the language average (points), {level} interval, p",
-        header,
-        rows,
-        strong=strong,
-    )
-    block = Block(f"{slug(study.name)}-findings", "Findings: gain over the baseline", 3)
-    block.paragraphs.append(
-        f"{UNITS} Each cell: an arm's gain over {baseline} in the task's language average, its "
-        f"{level} interval and the paired bootstrap p; bold: the interval excludes 0 "
-        f"({_count(up, 'gain')} and {_count(down, 'loss', 'losses')} of {measured} with an interval, "
-        "not corrected for the number of comparisons). seeds: the seeds that scored every language. "
-        "Per-language differences are in each task's section below."
-    )
-    block.items.append(table)
-    return block
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
-
-
-def _gain_p(d: Delta) -> str:
-    """'+4.1 [2.4, 6.3] p=0.010': the gain, its interval and its p in one cell."""
-    if d.p_value is None:
-        return delta(d)
-    p = p_value(d.p_value)
-    return f"{delta(d)} p{p}" if p.startswith("<") else f"{delta(d)} p={p}"
-
-
 def coverage_notes(t: BenchmarkTable) -> list[str]:
     """A partial overall averages the tasks an arm has: arms with different tasks are not comparable
     there (an arm without a hard task looks better), so the table says so."""
@@ -338,7 +178,7 @@ def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
         )
     )
     blocks = [head]
-    findings = _findings(study, level)
+    findings = findings_block(study, level)
     if findings is not None:
         # Right after the arms: the study's answer before the detail it rests on. The heat map
         # draws the same numbers, so it sits here too (its own table would repeat this one).

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xstilts.report.layout import Block, FigureRef, Table, report_blocks
+from xstilts.report.blocks import Block, FigureRef, Table
+from xstilts.report.layout import report_blocks
 from xstilts.report.model import Report
 
 # site.REPORT_DIR, the HTML report's folder under DIR: not imported, as `site` loads matplotlib,

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from xstilts.report.design import CurveSpec, Kind
+from xstilts.report.design import Kind
+from xstilts.report.scaling import CurveSpec
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from xstilts.formats import format_info
 from xstilts.metrics.benchmark import RETRIEVAL, builtin_benchmarks
 from xstilts.report.design import PRETRAINED, task_kind
 from xstilts.report.model import Cell, RobustRow, ScoreRow, ScoreTable
@@ -83,7 +84,9 @@ def gather_sections(
             continue  # the baseline row of the task's other sections
         bench_task = _benchmark_task(task)
         fmt = formats.get(task)
-        retrieval = fmt == "retrieval" or (bench_task is not None and bench_task.category == RETRIEVAL)
+        retrieval = (fmt is not None and format_info(fmt).retrieval) or (
+            bench_task is not None and bench_task.category == RETRIEVAL
+        )
         title = task + (f" ({split})" if phase == "target" else f" ({split}, after {phase})")
         g = Gathered(
             slug(f"{task}-{split}-{phase}"), title, task, split, phase, task_kind(task, fmt), retrieval
