@@ -62,11 +62,11 @@ from transformers import (  # noqa: E402
 
 import xstilts  # noqa: E402
 from xstilts.config.features import FeatureSettings  # noqa: E402
+from xstilts.config.registry import TaskRegistry  # noqa: E402
 from xstilts.config.training import TrainConfig  # noqa: E402
 from xstilts.formats.base import Batch, Feature  # noqa: E402
 from xstilts.formats.classification import ClassificationFormat, ClassificationHead  # noqa: E402
 from xstilts.models.sources import load_model  # noqa: E402
-from xstilts.tasks.registry import TaskRegistry  # noqa: E402
 from xstilts.training.loop import TrainingTask, pick_device, seed_everything, train  # noqa: E402
 from xstilts.training.task_model import TaskModel  # noqa: E402
 

@@ -24,7 +24,7 @@ TORCH_FREE = (
     "xstilts.config.selection",
     "xstilts.config.training",
     "xstilts.config.model_source",
-    "xstilts.tasks.registry",
+    "xstilts.config.registry",
     "xstilts.metrics.benchmark",
     "xstilts.formats",
     "xstilts.plan.graph",

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.errors import ConfigError
 from xstilts.metrics.benchmark import (
     benchmark_scores,
@@ -19,7 +20,6 @@ from xstilts.metrics.benchmark import (
     scores,
     task_score,
 )
-from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
 
 BENCHMARKS = builtin_benchmarks()
 XTREME, XTREME_R = BENCHMARKS["xtreme"], BENCHMARKS["xtreme-r"]

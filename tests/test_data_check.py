@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from xstilts.cli import main
+from xstilts.config.cards import TaskCard
 from xstilts.data.check import label_problem
 from xstilts.data.examples import MultipleChoiceExample
-from xstilts.tasks.card import TaskCard
 
 NLI_LABELS = ["entailment", "neutral", "contradiction"]
 CARDS = {

@@ -13,9 +13,9 @@ import yaml
 from datasets import ClassLabel, Dataset, Features, List, Value
 
 from xstilts.cli import main
+from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.data.pull import PARTIAL_PREFIX
 from xstilts.errors import DataFormatError
-from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
 
 NLI_NAMES = ["entailment", "neutral", "contradiction"]
 PANX_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]

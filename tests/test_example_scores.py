@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from xstilts.config.cards import TaskCard
+from xstilts.config.registry import TaskRegistry
 from xstilts.config.selection import subset_indices
 from xstilts.data.examples import (
     Answer,
@@ -42,8 +44,6 @@ from xstilts.pipeline.store import (
     read_examples_file,
     write_examples_file,
 )
-from xstilts.tasks.card import TaskCard
-from xstilts.tasks.registry import TaskRegistry
 
 TOLERANCE = 1e-9
 

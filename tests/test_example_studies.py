@@ -109,8 +109,8 @@ def test_inconsistent_sizing_is_refused(fields: dict) -> None:
 
 def test_fractions_are_nested(shared_data: Path, tmp_path: Path, cache_dir: Path, tiny) -> None:
     from xstilts.config.features import FeatureOptions
+    from xstilts.config.registry import TaskRegistry
     from xstilts.engine.workspace import Workspace
-    from xstilts.tasks.registry import TaskRegistry
 
     ws = Workspace(tmp_path, TaskRegistry(shared_data), cache_dir, "cpu", False)
     settings = FeatureOptions(max_length=32).settings("classification")

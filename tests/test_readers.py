@@ -38,7 +38,7 @@ def assert_error(
 
 
 def test_every_card_reader_is_registered_and_every_reader_is_used() -> None:
-    from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
+    from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 
     used = {card.reader for card in TaskRegistry(Path("."), [BUILTIN_CARDS]).cards.values()}
     assert used <= set(CODECS)

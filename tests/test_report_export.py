@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from xstilts.cli import main
+from xstilts.config.registry import TaskRegistry
 from xstilts.data.examples import Answer, ClassificationExample, QAExample, TaggingExample
 from xstilts.export.xtreme_layout import FOLDERS, MANIFEST, NOT_SCORED, Export, TaskExport
 from xstilts.formats import get_format
 from xstilts.formats.retrieval import TUNED_ON_SCORED, RetrievalFormat
 from xstilts.formats.retrieval import TUNED_ON_SCORED as RETRIEVAL_FLAG
 from xstilts.pipeline.store import STORE_NAME, ResultsStore, metrics_from_examples, write_examples_file
-from xstilts.tasks.registry import TaskRegistry
 
 XNLI_TEST = 5010  # the xnli card's published test size per language
 # evaluate.py's TASK2LANGS: it opens test-<lang> of each of these in every task folder it finds.

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from xstilts.config.cards import TaskCard
 from xstilts.data.examples import RetrievalCorpus
 from xstilts.errors import ConfigError, XstiltsError
 from xstilts.formats.retrieval import RETRIEVAL, embed_sentences
-from xstilts.tasks.card import TaskCard
 
 SENTENCES = (
     "The cat sleeps on the warm windowsill.",

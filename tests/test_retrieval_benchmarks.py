@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xstilts.config.registry import TaskRegistry
 from xstilts.config.study import Retrieval
 from xstilts.data.codecs import read
 from xstilts.data.codecs.lareqa import read_lareqa
@@ -34,7 +35,6 @@ from xstilts.formats.retrieval import (
 )
 from xstilts.metrics.retrieval import average_precisions_at_k
 from xstilts.plan.graph import pretrained_node, retrieval_evaluation
-from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.task_model import TaskModel
 
 LAREQA_LANGS = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]

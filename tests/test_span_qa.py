@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
 from xstilts.data.examples import Answer, QAExample
 from xstilts.errors import ConfigError, XstiltsError
 from xstilts.formats.span_qa import SPAN_QA, score_for_language
-from xstilts.tasks.card import TaskCard
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -11,11 +11,11 @@ import torch
 import transformers
 from semantra_multilingual import get_asset_dir
 
+from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
 from xstilts.data.examples import TaggingExample
 from xstilts.errors import XstiltsError
 from xstilts.formats.tagging import NO_LABEL, TAGGING
-from xstilts.tasks.card import TaskCard
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NER_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from xstilts.cli import main
+from xstilts.config.cards import TaskCard
+from xstilts.config.registry import TaskRegistry
 from xstilts.errors import ConfigError
-from xstilts.tasks.card import TaskCard
-from xstilts.tasks.registry import TaskRegistry
 
 # The counts, per task and benchmark.
 COUNTS = {

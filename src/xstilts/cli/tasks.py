@@ -8,9 +8,9 @@ from pathlib import Path
 
 
 def command(args: argparse.Namespace) -> None:
+    from xstilts.config.cards import TaskCard
+    from xstilts.config.registry import TaskRegistry
     from xstilts.config.study import default_data_dir
-    from xstilts.tasks.card import TaskCard
-    from xstilts.tasks.registry import TaskRegistry
 
     def describe(card: TaskCard) -> dict:
         """One card as `--json` lists it: what it is, who scores it, where its data comes from."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from xstilts.tasks.card import BenchmarkName
+from xstilts.config.cards import BenchmarkName
 
 
 class DataSelection(BaseModel):

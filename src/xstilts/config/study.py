@@ -31,14 +31,14 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from xstilts.config.cards import BenchmarkName
 from xstilts.config.features import FeatureOptions
 from xstilts.config.model_source import check_spec
+from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.config.selection import DataSelection
 from xstilts.config.training import TrainConfig
 from xstilts.errors import ConfigError
 from xstilts.formats import format_info
-from xstilts.tasks.card import BenchmarkName
-from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
 
 
 class Strict(BaseModel):

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
 from xstilts.files import atomic_write_bytes
 from xstilts.formats.base import Feature, TaskFormat
-from xstilts.tasks.card import TaskCard
 
 FEATURE_CACHE_VERSION = 1
 

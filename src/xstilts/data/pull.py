@@ -30,11 +30,11 @@ from typing import Any
 
 from tqdm import tqdm
 
+from xstilts.config.cards import HubSource, TaskCard
+from xstilts.config.registry import TaskRegistry
 from xstilts.data.check import label_problem, text_table
 from xstilts.data.codecs import HubRows, read, write
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
-from xstilts.tasks.card import HubSource, TaskCard
-from xstilts.tasks.registry import TaskRegistry
 
 # Prefix of the temporary files a pull writes before renaming them into place. The original
 # file name stays at the end, so a writer can still tell `tatoeba.deu-eng.eng` from `.deu`.

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.registry import TaskRegistry
 from xstilts.engine.recorder import Recorder
 from xstilts.errors import XstiltsError
 from xstilts.plan.graph import Plan, Step
-from xstilts.tasks.registry import TaskRegistry
 
 
 def _unit(

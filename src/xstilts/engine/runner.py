@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.registry import TaskRegistry
 from xstilts.config.study import Study
 from xstilts.engine.local import execute_unit
 from xstilts.engine.recorder import Recorder
@@ -19,7 +20,6 @@ from xstilts.files import write_json
 from xstilts.pipeline.store import STORE_NAME, ResultsStore
 from xstilts.plan.graph import Plan, build_plan
 from xstilts.results.tables import write_results
-from xstilts.tasks.registry import TaskRegistry
 
 
 def run_study(

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import xstilts
+from xstilts.config.cards import TaskCard
+from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.config.selection import DataSelection
 from xstilts.config.study import Retrieval
 from xstilts.errors import ConfigError, XstiltsError
@@ -48,8 +50,6 @@ from xstilts.pipeline.store import read_examples_file
 from xstilts.report.build import open_store
 from xstilts.report.design import PRETRAINED, Design, load_design
 from xstilts.results.tables import current_rows
-from xstilts.tasks.card import TaskCard
-from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
 
 PHASES = ("intermediate", "target", PRETRAINED)  # whose encoder a retrieval task is exported from
 XTREME_R = ("xcopa", "lareqa", "mewsli-x")  # XTREME-R's own tasks: no confirmed submission layout

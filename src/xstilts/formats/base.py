@@ -26,7 +26,7 @@ from xstilts.config.features import FeatureSettings
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from xstilts.tasks.card import TaskCard
+    from xstilts.config.cards import TaskCard
 
 Feature = dict[str, Any]
 Batch = dict[str, torch.Tensor]

@@ -77,7 +77,7 @@ from xstilts.formats.base import (
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from xstilts.tasks.card import TaskCard
+    from xstilts.config.cards import TaskCard
 
 NO_LABEL = -100
 MASK_PROBABILITY = 0.15  # share of a feature's non-special tokens that become targets

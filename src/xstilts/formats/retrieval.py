@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from torch import nn
     from transformers import PreTrainedTokenizerBase
 
-    from xstilts.tasks.card import TaskCard
+    from xstilts.config.cards import TaskCard
 
 RETRIEVAL_METRICS = ("tatoeba_accuracy", "bucc_f1", "map@20")
 MAP_K = 20  # XTREME-R scores LAReQA and Mewsli-X at the top 20

@@ -37,7 +37,7 @@ from xstilts.formats.base import (
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from xstilts.tasks.card import TaskCard
+    from xstilts.config.cards import TaskCard
 
 Offset = tuple[int, int]
 

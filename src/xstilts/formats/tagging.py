@@ -38,7 +38,7 @@ from xstilts.formats.base import (
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
-    from xstilts.tasks.card import TaskCard
+    from xstilts.config.cards import TaskCard
 
 NO_LABEL = -100
 SPECIAL_WORD = -1

@@ -40,8 +40,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from xstilts.tasks.card import BenchmarkCategory, BenchmarkName, TaskCard
-from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
+from xstilts.config.cards import BenchmarkCategory, BenchmarkName, TaskCard
+from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 
 CLASSIFICATION, STRUCTURED, QA, RETRIEVAL = get_args(BenchmarkCategory)
 Overall = Literal["tasks", "categories"]

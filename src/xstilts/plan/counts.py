@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
+from xstilts.config.registry import TaskRegistry
 from xstilts.config.selection import DataSelection
 from xstilts.config.training import TrainConfig
-from xstilts.tasks.registry import TaskRegistry
 
 
 class ExampleCounter:

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureOptions, FeatureSettings
+from xstilts.config.registry import TaskRegistry
 from xstilts.config.selection import DataSelection
 from xstilts.config.study import Arm, Retrieval, Study, Target
 from xstilts.config.training import TrainConfig
@@ -26,8 +28,6 @@ from xstilts.formats import format_info
 from xstilts.plan.counts import ExampleCounter, dev_evaluations, training_cost
 from xstilts.plan.identity import phase_identity, pretrained_identity, short_hash
 from xstilts.plan.run_dir import RunDir
-from xstilts.tasks.card import TaskCard
-from xstilts.tasks.registry import TaskRegistry
 
 PHASES = ("pretrained", "intermediate", "target")
 
@@ -285,11 +285,14 @@ def pretrained_node(out_dir: Path, model: str) -> PhaseNode:
 
 
 def selected(
-    selection: DataSelection, registry: TaskRegistry, counter: ExampleCounter
+    selection: DataSelection, registry: TaskRegistry, counter: ExampleCounter | None
 ) -> tuple[Selected, list[str]]:
-    """The selection resolved, and the task/split/language parts whose size is unknown."""
+    """The selection resolved, and the task/split/language parts whose size is unknown. Without a
+    counter nothing is counted (no data file is read)."""
     chosen = selection.chosen_languages()
     languages = tuple(chosen or registry.card(selection.task).split_languages(selection.split))
+    if counter is None:
+        return Selected(selection, languages, None), []
     examples, unknown = counter.selected(selection)
     return Selected(selection, languages, examples), unknown
 
@@ -301,10 +304,10 @@ def retrieval_evaluation(
     counter: ExampleCounter | None = None,
 ) -> tuple[Evaluation, list[str]]:
     """A study's retrieval entry as an evaluation (the one place it becomes a data selection), and
-    the parts of it whose size is unknown."""
+    the parts of it whose size is unknown (with a counter; without one, nothing is counted)."""
     selection = DataSelection(task=spec.task, split=spec.split, languages=spec.languages, size=spec.size)
     card = registry.card(spec.task)
-    data, unknown = selected(selection, registry, counter or ExampleCounter(registry))
+    data, unknown = selected(selection, registry, counter)
     detail = [spec.model_dump(), list(data.languages), card.version, format_info(card.format).scoring_version]
     name = f"{spec.task}-{spec.split}-{short_hash(detail)}"
     settings = (features or FeatureOptions()).settings(card.format)

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import xstilts
+from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
 from xstilts.config.selection import DataSelection
 from xstilts.config.training import TrainConfig
-from xstilts.tasks.card import TaskCard
 
 
 def canonical_json(value: Any) -> str:

@@ -159,8 +159,8 @@ def task_kind(task: str, fmt: str | None) -> Kind:
 def card_formats(design: Design | None) -> dict[str, str]:
     """{task: format} from the task cards the study used; empty when they cannot be read (a report
     must not fail because a card folder moved: the kind then comes from the benchmarks alone)."""
+    from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
     from xstilts.errors import XstiltsError
-    from xstilts.tasks.registry import BUILTIN_CARDS, TaskRegistry
 
     dirs = [BUILTIN_CARDS] if design is None or design.study.builtin_tasks else []
     dirs += [d for d in (design.study.task_dirs if design else ()) if d.is_dir()]

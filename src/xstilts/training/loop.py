@@ -20,11 +20,11 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
 from xstilts.config.training import TrainConfig
 from xstilts.errors import XstiltsError
 from xstilts.formats.base import Feature, TaskFormat
-from xstilts.tasks.card import TaskCard
 from xstilts.training.batching import EpochBatches, sorted_batches
 from xstilts.training.resume import TrainingCheckpoint, random_states, restore_random_states
 from xstilts.training.sampler import TaskSampler

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.cards import TaskCard, load_card
 from xstilts.errors import ConfigError
-from xstilts.tasks.card import TaskCard, load_card
 
-BUILTIN_CARDS = Path(__file__).resolve().parent / "cards"
+BUILTIN_CARDS = Path(__file__).resolve().parent / "task_cards"
 
 
 class TaskRegistry:
