@@ -57,6 +57,3 @@ def main(argv: list[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

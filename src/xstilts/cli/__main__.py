@@ -1,0 +1,7 @@
+"""`python -m xstilts.cli`: the same as the `xstilts` command."""
+
+import sys
+
+from xstilts.cli import main
+
+sys.exit(main())
