@@ -14,7 +14,7 @@ import pytest
 import xstilts
 from xstilts.errors import XstiltsError
 from xstilts.pipeline.results import current_rows, format_tables
-from xstilts.pipeline.store import COLUMNS, STORE_NAME, ResultsStore
+from xstilts.results.store import COLUMNS, STORE_NAME, ResultsStore
 
 
 def row(**fields: Any) -> dict[str, Any]:

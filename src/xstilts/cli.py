@@ -172,7 +172,7 @@ def cmd_models(args: argparse.Namespace) -> None:
 def cmd_results(args: argparse.Namespace) -> None:
     from xstilts.errors import ConfigError
     from xstilts.pipeline import results
-    from xstilts.pipeline.store import COLUMNS, STORE_NAME, ResultsStore
+    from xstilts.results.store import COLUMNS, STORE_NAME, ResultsStore
 
     if not args.dir.is_dir():
         raise ConfigError(f"results {args.dir}", "no such directory")

@@ -2,7 +2,7 @@
 
 A phase run is reused when its directory is complete; evaluations are cached per run: the scores in
 `evals/<name>.json`, and beside them the per-example scores that statistics over examples need in
-`evals/<name>.examples.parquet` (see `xstilts.pipeline.store.write_examples_file`).
+`evals/<name>.examples.parquet` (see `xstilts.results.example_files.write_examples_file`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import torch
 from xstilts.data.selection import DataSelection
 from xstilts.formats import get_format
 from xstilts.pipeline.runs import RunDir, canonical_json, read_json, write_json
-from xstilts.pipeline.store import examples_path, write_examples_file
 from xstilts.pipeline.study import FeatureConfig, Retrieval, Target
 from xstilts.pipeline.workspace import Workspace
+from xstilts.results.example_files import examples_path, write_examples_file
 from xstilts.tasks.registry import TaskRegistry
 from xstilts.training.config import TrainConfig
 from xstilts.training.loop import TrainingTask, evaluate, train
@@ -205,7 +205,7 @@ class EvalScores(dict[str, dict[str, float]]):
     """{lang: {metric: value}} of one evaluation, and `examples_file`: its per-example scores.
 
     A dict, so callers that want only the numbers use it as before; the runner records the file
-    with the rows (`xstilts.pipeline.store.EXAMPLES_FILE_FIELD`) so a report finds it in the store.
+    with the rows (`xstilts.results.store.EXAMPLES_FILE_FIELD`) so a report finds it in the store.
     """
 
     def __init__(self, scores: Mapping[str, dict[str, float]], examples_file: Path) -> None:
@@ -267,9 +267,9 @@ def evaluate_target(ws: Workspace, phase: PhaseModel, target: Target) -> EvalSco
             description=f"{target.task} {lang}",
             lang=lang,
         )
-        examples[lang] = fmt.example_scores(data.examples, predictions, card, lang)
+        examples[lang] = fmt.records(data.examples, predictions, card, lang)
     info = {"run": phase.run.id, "task": target.task, "split": selection.split, "format": card.format}
-    return _write_evaluation(path, scores, examples, fmt.example_metrics(card), **info)
+    return _write_evaluation(path, scores, examples, fmt.recipes(card), **info)
 
 
 def retrieval_layer(spec: Retrieval, card_layer: int | None, num_layers: int) -> int:
@@ -318,7 +318,7 @@ def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> Eva
         return loaded[key]
 
     fmt = get_format(card.format)
-    scores, examples = fmt.evaluate_split_with_examples(
+    scored = fmt.evaluate_split(
         model.encoder,
         tokenizer,
         card,
@@ -330,8 +330,8 @@ def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> Eva
         device=ws.device,
         progress=ws.progress,
     )
-    for metrics in scores.values():
-        metrics["layer"] = float(layer)
+    scores = {lang: {**s.scores, "layer": float(layer)} for lang, s in scored.items()}
+    examples = {lang: s.records for lang, s in scored.items()}
     info = {
         "run": phase.run.id,
         "task": spec.task,
@@ -339,4 +339,4 @@ def evaluate_retrieval(ws: Workspace, phase: PhaseModel, spec: Retrieval) -> Eva
         "format": card.format,
         "layer": layer,
     }
-    return _write_evaluation(path, scores, examples, fmt.example_metrics(card), **info)
+    return _write_evaluation(path, scores, examples, fmt.recipes(card), **info)

@@ -16,9 +16,9 @@ from typing import Any
 from xstilts.pipeline.phases import PhaseModel, evaluate_retrieval, evaluate_target, pretrained, train_phase
 from xstilts.pipeline.results import write_results
 from xstilts.pipeline.runs import write_json
-from xstilts.pipeline.store import STORE_NAME, ResultsStore
 from xstilts.pipeline.study import Arm, Study
 from xstilts.pipeline.workspace import Workspace
+from xstilts.results.store import STORE_NAME, ResultsStore
 from xstilts.tasks.registry import TaskRegistry
 
 

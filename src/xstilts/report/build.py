@@ -17,7 +17,6 @@ from typing import Any
 
 from xstilts.errors import ConfigError
 from xstilts.pipeline.results import current_rows
-from xstilts.pipeline.store import STORE_NAME, ResultsStore
 from xstilts.report.compare import Comparer
 from xstilts.report.design import (
     PRETRAINED,
@@ -31,6 +30,7 @@ from xstilts.report.evidence import MIN_SEEDS, ExampleSource
 from xstilts.report.model import ArmSummary, Curve, Report, Section, StudyReport
 from xstilts.report.sections import Gathered, gather_sections, robustness_rows, score_tables, seed_order, slug
 from xstilts.report.summary import benchmark_tables, heat_map, primary_sections, split_rows
+from xstilts.results.store import STORE_NAME, ResultsStore
 
 _VARIABLES = ("volume", "tasks", "mix")
 

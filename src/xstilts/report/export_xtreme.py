@@ -50,9 +50,9 @@ import xstilts
 from xstilts.errors import ConfigError, XstiltsError
 from xstilts.files import atomic_write_bytes, replace_folder
 from xstilts.pipeline.results import current_rows
-from xstilts.pipeline.store import read_examples_file
 from xstilts.report.build import open_store
 from xstilts.report.design import PRETRAINED, STUDY_FILE
+from xstilts.results.example_files import read_examples_file
 
 # xstilts task -> evaluate.py's folder (its TASK2LANGS keys): the nine tasks of a full submission.
 FOLDERS = {t: t for t in ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa", "tydiqa")}

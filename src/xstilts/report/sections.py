@@ -21,7 +21,7 @@ from xstilts.metrics.benchmark import RETRIEVAL, XTREME, XTREME_R
 from xstilts.pipeline.results import SKIP_METRICS, primary_metric
 from xstilts.report.design import PRETRAINED, task_kind
 from xstilts.report.model import Cell, RobustRow, ScoreRow, ScoreTable
-from xstilts.report.stats import robustness
+from xstilts.stats.robustness import robustness
 
 Cells = dict[str, dict[Any, float]]  # {language: {seed: value}}
 

@@ -1,0 +1,1 @@
+"""Results: the store, per-example files, metric recipes and tables."""
