@@ -138,7 +138,7 @@ class TaskFormat(Format):
         (the example's id), the per-example values its recipes sum, and the prediction where it is
         compact (`prediction`). `lang` is the data's language, for language-aware metrics (MLQA).
         Statistics over examples (bootstrap intervals, paired tests between arms aligned by id)
-        resample these rows. Raises XstiltsError where nothing can be scored."""
+        resample these rows. Raises where nothing can be scored (no labelled example)."""
 
     def score(
         self, examples: Sequence[Any], predictions: Sequence[Any], task: TaskCard, lang: str | None = None

@@ -156,6 +156,12 @@ PERPLEXITY = Perplexity()
 KINDS: dict[str, Metric] = {"mean": PERCENT, "ratio": RATIO, "f1": F1_FROM_COUNTS, "perplexity": PERPLEXITY}
 
 
+def _sum_in_order(values: np.ndarray) -> float:
+    """The sum of values added one after the other, as the reference scripts total per-question
+    scores (numpy's pairwise sum can differ in the last bits)."""
+    return float(np.cumsum(values, dtype=np.float64)[-1]) if len(values) else 0.0
+
+
 @dataclass(frozen=True)
 class Recipe:
     """A metric and the record columns it sums, in its order."""
@@ -193,12 +199,10 @@ class Recipe:
         """The metric over all rows of `records`, or over `rows` of them (indices, with repeats for a
         bootstrap resample)."""
         chosen = None if rows is None else np.asarray(rows, dtype=np.int64)
-        # Each column summed on its own (a contiguous pairwise sum): the same float whichever way
-        # the records were stacked.
         sums = []
         for name in self.columns:
             values = np.asarray(records[name])
-            sums.append(np.sum(values if chosen is None else values[chosen], dtype=np.float64))
+            sums.append(_sum_in_order(values if chosen is None else values[chosen]))
         n = len(records[self.columns[0]]) if chosen is None else len(chosen)
         return float(self.metric.from_sums(np.array(sums, dtype=np.float64), n))
 
