@@ -187,10 +187,6 @@ class Recipe:
     def metric(self) -> Metric:
         return KINDS[self.kind]
 
-    @property
-    def data(self) -> RecipeData:
-        return (self.kind, *self.columns)
-
     def values(self, records: Mapping[str, np.ndarray]) -> NDArray[np.float64]:
         """The summed columns as (n_examples, width) floats."""
         return np.stack([np.asarray(records[c], dtype=np.float64) for c in self.columns], axis=-1)
