@@ -10,7 +10,7 @@ model with a known answer: example i is right for seed s of an arm when
 z_i the example's easiness (shared by every arm and seed: hard examples are hard for all), u_s the
 seed's effect (sd `seed_sd`; drawn anew for every seed of every arm), e_si the seed's own noise on
 the example (sd 0.5). The true difference of expected accuracies follows from the normal model.
-For each setting it prints how often the interval of `xstilts.report.stats` holds the true
+For each setting it prints how often the interval of `xstilts.stats` holds the true
 difference (coverage) and how often p < 0.05 when the true difference is 0 (rejection), over
 `--datasets` data sets; the binomial standard error of a 95% coverage over 300 data sets is 1.3
 points. Three more settings score entity F1 from summed (true positive, predicted, gold) counts, a
@@ -26,7 +26,8 @@ import time
 import numpy as np
 from scipy.stats import norm
 
-from xstilts.report.stats import F1_FROM_COUNTS, language_average, paired_difference
+from xstilts.results.recipes import F1_FROM_COUNTS
+from xstilts.stats.estimates import language_average, paired_difference
 
 THRESHOLD = norm.ppf(0.4)  # a baseline about 60% right
 EXAMPLE_NOISE = 0.5

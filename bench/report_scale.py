@@ -27,9 +27,11 @@ import numpy as np
 
 from xstilts.config.study import load_study
 from xstilts.formats import get_format
-from xstilts.pipeline.store import STORE_NAME, ResultsStore, metrics_from_examples, write_examples_file
 from xstilts.report.build import build_report
 from xstilts.report.site import write_site
+from xstilts.results import recipes
+from xstilts.results.example_files import write_examples_file
+from xstilts.results.store import STORE_NAME, ResultsStore
 
 # Where a card publishes no test-set size: a typical one.
 DEFAULT_SIZE = 2000
@@ -70,7 +72,7 @@ def _evaluation(
     sizes: dict[str, int],
 ) -> list[dict[str, Any]]:
     """One evaluation's example file and store rows."""
-    recipe = {k: list(v) for k, v in get_format(task.format).example_metrics(task).items()}
+    recipe = {k: list(v) for k, v in get_format(task.format).recipes(task).items()}
     run = f"{phase}-{arm}-{seed}-{task.name}"
     file = out / "runs" / run / "evals" / f"{task.name}.examples.parquet"
     columns = {}
@@ -83,7 +85,7 @@ def _evaluation(
     rows = []
     sizes["examples"] += sum(len(c["id"]) for c in columns.values())
     for lang, values in columns.items():
-        for metric, value in metrics_from_examples(values, recipe).items():
+        for metric, value in recipes.scores(values, recipe).items():
             rows.append(
                 {
                     "study": study,

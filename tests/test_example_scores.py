@@ -1,5 +1,5 @@
-"""Per-example scores: every format's `example_scores` gives back its `score` (mean of per-example
-values, or ratio of summed counts), the runs keep them in Parquet beside their evals, and the
+"""Per-example scores: every format's `records` give back its `score` by its `recipes` (mean of
+per-example values, or ratio of summed counts), the runs keep them in Parquet beside their evals, and the
 results store points a report at them."""
 
 from __future__ import annotations
@@ -30,20 +30,11 @@ from xstilts.data.examples import (
 from xstilts.errors import XstiltsError
 from xstilts.formats import get_format
 from xstilts.formats.masked_lm import MaskedTokenPredictions
-from xstilts.formats.retrieval import (
-    RETRIEVAL,
-    score_bucc,
-    score_bucc_with_examples,
-    score_pooled,
-    score_pooled_with_examples,
-)
-from xstilts.pipeline.store import (
-    STORE_NAME,
-    ResultsStore,
-    metrics_from_examples,
-    read_examples_file,
-    write_examples_file,
-)
+from xstilts.formats.retrieval import RETRIEVAL
+from xstilts.formats.retrieval_benchmarks import score_bucc, score_pooled
+from xstilts.results import recipes
+from xstilts.results.example_files import read_examples_file, write_examples_file
+from xstilts.results.store import STORE_NAME, ResultsStore
 
 TOLERANCE = 1e-9
 
@@ -59,7 +50,7 @@ def assert_reproduces(
     """The recipes name exactly `score`'s metrics, in its order, and give back its numbers."""
     assert list(metrics) == [m for m in scores if m in metrics]
     assert set(metrics) <= set(scores)
-    recomputed = metrics_from_examples(columns, metrics)
+    recomputed = recipes.scores(columns, metrics)
     for name, value in recomputed.items():
         assert value == pytest.approx(scores[name], abs=TOLERANCE, rel=0), name
     lengths = {name: len(values) for name, values in columns.items()}
@@ -89,13 +80,13 @@ def test_classification_on_xnli(registry: TaskRegistry) -> None:
     examples = [*examples, ClassificationExample("unlabelled-1", "a", "b", None)]
     predictions = corrupt([ex.label or "neutral" for ex in examples], card.labels, 0.6, seed=1)
     scores = fmt.score(examples, predictions, card)
-    columns = fmt.example_scores(examples, predictions, card, "de")
+    columns = fmt.records(examples, predictions, card, "de")
     assert_ids(columns, [ex.id for ex in examples[:-1]])
     assert 40.0 < scores["accuracy"] < 90.0  # neither trivial end
     assert 100.0 * columns["correct"].mean() == pytest.approx(scores["accuracy"], abs=TOLERANCE)
     assert set(np.unique(columns["correct"])) == {0, 1}
     assert list(columns["prediction"]) == predictions[:-1]
-    assert_reproduces(columns, fmt.example_metrics(card), scores)
+    assert_reproduces(columns, fmt.recipes(card), scores)
 
 
 def test_multiple_choice_on_xcopa(registry: TaskRegistry) -> None:
@@ -104,11 +95,11 @@ def test_multiple_choice_on_xcopa(registry: TaskRegistry) -> None:
     examples = registry.load("xcopa", "test", "zh")
     predictions = corrupt([ex.label for ex in examples], [0, 1], 0.5, seed=2)
     scores = fmt.score(examples, predictions, card)
-    columns = fmt.example_scores(examples, predictions, card)
+    columns = fmt.records(examples, predictions, card)
     assert_ids(columns, [ex.id for ex in examples])
     assert columns["prediction"].tolist() == predictions
     assert 100.0 * columns["correct"].mean() == pytest.approx(scores["accuracy"], abs=TOLERANCE)
-    assert_reproduces(columns, fmt.example_metrics(card), scores)
+    assert_reproduces(columns, fmt.recipes(card), scores)
 
 
 def qa_predictions(examples: Sequence[QAExample], seed: int) -> list[str]:
@@ -139,7 +130,7 @@ def test_span_qa_on_real_data(task: str, split: str, lang: str, registry: TaskRe
     examples = registry.load(task, split, lang)[:400]
     predictions = qa_predictions(examples, seed=3)
     scores = fmt.score(examples, predictions, card, lang)
-    columns = fmt.example_scores(examples, predictions, card, lang)
+    columns = fmt.records(examples, predictions, card, lang)
     assert_ids(columns, [ex.id for ex in examples])
     assert 0.0 < scores["exact_match"] < scores["f1"] < 100.0
     assert np.all((columns["f1"] >= 0) & (columns["f1"] <= 1))
@@ -147,7 +138,7 @@ def test_span_qa_on_real_data(task: str, split: str, lang: str, registry: TaskRe
     assert 100.0 * columns["f1"].mean() == pytest.approx(scores["f1"], abs=TOLERANCE)
     assert 100.0 * columns["exact_match"].mean() == pytest.approx(scores["exact_match"], abs=TOLERANCE)
     assert list(columns["prediction"]) == predictions
-    assert_reproduces(columns, fmt.example_metrics(card), scores)
+    assert_reproduces(columns, fmt.recipes(card), scores)
 
 
 def test_span_qa_unanswerable_questions(registry: TaskRegistry) -> None:
@@ -162,10 +153,10 @@ def test_span_qa_unanswerable_questions(registry: TaskRegistry) -> None:
     ]
     predictions = ["Paris", "", "capital of France", "Paris"]
     scores = fmt.score(examples, predictions, card)
-    columns = fmt.example_scores(examples, predictions, card)
+    columns = fmt.records(examples, predictions, card)
     assert columns["exact_match"].tolist() == [1.0, 1.0, 0.0, 0.0]
     assert columns["f1"][2] == pytest.approx(0.5)  # 'capital france' vs 'france'
-    assert_reproduces(columns, fmt.example_metrics(card), scores)
+    assert_reproduces(columns, fmt.recipes(card), scores)
 
 
 @pytest.mark.parametrize(
@@ -189,7 +180,7 @@ def test_tagging_counts_sum_to_the_score(
         for i, ex in enumerate(examples)
     ]
     scores = fmt.score(examples, predictions, card)
-    columns = fmt.example_scores(examples, predictions, card)
+    columns = fmt.records(examples, predictions, card)
     assert list(scores) == metrics
     assert_ids(columns, [ex.id for ex in examples])
     assert 10.0 < scores[metrics[0]] < 95.0
@@ -209,7 +200,7 @@ def test_tagging_counts_sum_to_the_score(
     if "accuracy" in metrics:
         ratio = 100.0 * columns["tokens_correct"].sum() / columns["tokens"].sum()
         assert ratio == pytest.approx(scores["accuracy"], abs=TOLERANCE)
-    assert_reproduces(columns, fmt.example_metrics(card), scores)
+    assert_reproduces(columns, fmt.recipes(card), scores)
 
 
 def test_tagging_leaves_out_untagged_sentences(registry: TaskRegistry) -> None:
@@ -223,12 +214,12 @@ def test_tagging_leaves_out_untagged_sentences(registry: TaskRegistry) -> None:
         TaggingExample("s5", ("Rome",), ("B-LOC",)),
     ]
     predictions = [["B-PER", "O", "O"], ["O", "B-LOC"], ["B-LOC", "O", "B-ORG"], [], ["B-LOC"]]
-    columns = fmt.example_scores(examples, predictions, card)
+    columns = fmt.records(examples, predictions, card)
     assert_ids(columns, ["s1", "s3", "s4", "s5"])
     assert columns["chunks_correct"].tolist() == [0, 1, 0, 1]
     assert columns["chunks_predicted"].tolist() == [1, 2, 0, 1]
     assert columns["chunks_gold"].tolist() == [1, 2, 0, 1]
-    assert_reproduces(columns, fmt.example_metrics(card), fmt.score(examples, predictions, card))
+    assert_reproduces(columns, fmt.recipes(card), fmt.score(examples, predictions, card))
 
 
 def test_masked_lm_counts(registry: TaskRegistry) -> None:
@@ -244,13 +235,13 @@ def test_masked_lm_counts(registry: TaskRegistry) -> None:
         examples.append(TextExample(f"t{i}", "text"))
         predictions.append(MaskedTokenPredictions(gold, predicted, log_probs))
     scores = fmt.score(examples, predictions, card)
-    columns = fmt.example_scores(examples, predictions, card)
+    columns = fmt.records(examples, predictions, card)
     assert_ids(columns, [ex.id for ex in examples])
     assert 0 in columns["tokens"]
     assert columns["tokens"].sum() == sum(len(p.gold) for p in predictions)
     perplexity = math.exp(-columns["log_prob_sum"].sum() / columns["tokens"].sum())
     assert perplexity == pytest.approx(scores["perplexity"], rel=1e-12)
-    assert_reproduces(columns, fmt.example_metrics(card), scores)
+    assert_reproduces(columns, fmt.recipes(card), scores)
 
 
 # --- Retrieval --------------------------------------------------------------------------------------
@@ -273,15 +264,15 @@ def test_tatoeba_per_query_with_the_tiny_model(registry: TaskRegistry, tiny) -> 
         return registry.load("tatoeba", split, lang)
 
     args = (tiny.encoder, tiny.tokenizer, card, load, "test", ["de", "fr"], -1)
-    scores, columns = RETRIEVAL.evaluate_split_with_examples(*args, size=120)
-    assert scores == RETRIEVAL.evaluate_split(*args, size=120)  # the plain function scores the same
+    scored = RETRIEVAL.evaluate_split(*args, size=120)
+    scores, columns = {k: v.scores for k, v in scored.items()}, {k: v.records for k, v in scored.items()}
     for lang in ("de", "fr"):
         corpus = load("test", lang).head(120)
         assert_ids(columns[lang], corpus.query_ids)
         assert 0.0 < scores[lang]["accuracy"] < 100.0
         hits = [p == f"tgt-{i + 1}" for i, p in enumerate(columns[lang]["prediction"])]
         assert columns[lang]["correct"].tolist() == [int(h) for h in hits]
-        assert_reproduces(columns[lang], RETRIEVAL.example_metrics(card), scores[lang])
+        assert_reproduces(columns[lang], RETRIEVAL.recipes(card), scores[lang])
 
 
 def bucc_corpus(n_sources: int, seed: int) -> RetrievalCorpus:
@@ -317,8 +308,8 @@ def test_bucc_counts_per_source_sentence(how: str) -> None:
         kwargs["dev_corpus"] = bucc_corpus(300, seed=7)
     elif how == "given":
         kwargs["threshold"] = 1.02
-    scores, columns = score_bucc_with_examples(corpus, ngram_embed, **kwargs)
-    assert scores == score_bucc(corpus, ngram_embed, **kwargs)
+    scored = score_bucc(corpus, ngram_embed, **kwargs)
+    scores, columns = scored.scores, scored.records
     assert_ids(columns, corpus.query_ids)
     assert 0.0 < scores["f1"] < 100.0
     assert columns["pairs_gold"].sum() == len(corpus.gold)
@@ -328,15 +319,16 @@ def test_bucc_counts_per_source_sentence(how: str) -> None:
     assert sum((s, t) in {(q, next(iter(g))) for q, g in corpus.gold.items()} for s, t in extracted) == (
         columns["pairs_correct"].sum()
     )
-    assert_reproduces(columns, RETRIEVAL.example_metrics(_card("bucc_f1")), scores)
+    assert_reproduces(columns, RETRIEVAL.recipes(_card("bucc_f1")), scores)
 
 
 def test_bucc_on_real_data(registry: TaskRegistry) -> None:
     corpus = registry.load("bucc", "dev", "zh").head(3000)
-    scores, columns = score_bucc_with_examples(corpus, ngram_embed)
+    scored = score_bucc(corpus, ngram_embed)
+    scores, columns = scored.scores, scored.records
     assert_ids(columns, corpus.query_ids)
     assert columns["pairs_gold"].sum() == sum(len(g) for g in corpus.gold.values()) > 0
-    assert_reproduces(columns, RETRIEVAL.example_metrics(registry.card("bucc")), scores)
+    assert_reproduces(columns, RETRIEVAL.recipes(registry.card("bucc")), scores)
 
 
 def test_lareqa_average_precision_per_question(registry: TaskRegistry) -> None:
@@ -344,13 +336,13 @@ def test_lareqa_average_precision_per_question(registry: TaskRegistry) -> None:
     languages = ["de", "en", "es"]
     pool = pool_languages({lang: registry.load("lareqa", "test", lang) for lang in languages})
     args = (pool, ngram_embed, ngram_embed, ["de", "en"])
-    scores, columns = score_pooled_with_examples(*args, size=150)
-    assert scores == score_pooled(*args, size=150)
+    scored = score_pooled(*args, size=150)
+    scores, columns = {k: v.scores for k, v in scored.items()}, {k: v.records for k, v in scored.items()}
     for lang in ("de", "en"):
         assert_ids(columns[lang], [pool.query_ids[row] for row in pool.query_rows(lang)[:150]])
         assert 0.0 < scores[lang]["map@20"] < 100.0
         assert np.all((columns[lang]["average_precision"] >= 0) & (columns[lang]["average_precision"] <= 1))
-        assert_reproduces(columns[lang], RETRIEVAL.example_metrics(card), scores[lang])
+        assert_reproduces(columns[lang], RETRIEVAL.recipes(card), scores[lang])
 
 
 def _card(metric: str) -> TaskCard:
@@ -397,12 +389,12 @@ def test_examples_file_round_trip_and_resampling(tmp_path: Path) -> None:
     assert [list(p) for p in back.languages["de"]["prediction"]] == [["B-PER", "O"], ["O"], []]
     assert [f.name for f in path.parent.iterdir()] == [path.name]  # no temporary file left
     columns, recipe = back.languages["de"], back.metrics
-    assert metrics_from_examples(columns, recipe)["accuracy"] == pytest.approx(200 / 3)
+    assert recipes.scores(columns, recipe)["accuracy"] == pytest.approx(200 / 3)
     # A bootstrap resample: indices with repeats.
-    assert metrics_from_examples(columns, recipe, [0, 0, 2, 1])["accuracy"] == 75.0
+    assert recipes.scores(columns, recipe, [0, 0, 2, 1])["accuracy"] == 75.0
     counts = {"tp": np.array([0, 0]), "p": np.array([0, 1]), "g": np.array([2, 0])}
     zero = {"f1": ("f1", "tp", "p", "g"), "precision": ("ratio", "tp", "p"), "recall": ("ratio", "tp", "g")}
-    assert metrics_from_examples(counts, zero) == {"f1": 0.0, "precision": 0.0, "recall": 0.0}
+    assert recipes.scores(counts, zero) == {"f1": 0.0, "precision": 0.0, "recall": 0.0}
     with pytest.raises(ValueError, match="columns"):
         write_examples_file(path, {"de": languages["de"], "zh": {"id": languages["zh"]["id"]}}, {})
     with pytest.raises(ValueError, match="one value per example"):
@@ -522,7 +514,7 @@ def test_study_leaves_example_files(study_run) -> None:
                 for r in rows
                 if r["task"] == task and r["language"] == lang and r["phase"] == name.split("/")[0]
             }
-            recomputed = metrics_from_examples(columns, data.metrics)
+            recomputed = recipes.scores(columns, data.metrics)
             assert recomputed and all(
                 recomputed[m] == pytest.approx(recorded[m], abs=TOLERANCE) for m in recomputed
             )

@@ -144,7 +144,7 @@ def test_smoke_study_on_a_local_ray(shared_data: Path, tmp_path: Path, cache_dir
     """`--executor ray`: the arms x seeds of the smoke study spread over a local Ray, one core each."""
     import ray
 
-    from xstilts.pipeline.store import STORE_NAME, ResultsStore
+    from xstilts.results.store import STORE_NAME, ResultsStore
 
     study, registry = load_study(STUDIES / "smoke.yaml", shared_data)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

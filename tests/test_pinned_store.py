@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from xstilts.pipeline.store import STORE_NAME, ResultsStore
+from xstilts.results.store import STORE_NAME, ResultsStore
 
 PINNED = Path(__file__).parent / "pinned" / "store"
 

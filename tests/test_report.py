@@ -18,7 +18,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
 from xstilts.cli import main
-from xstilts.pipeline.store import STORE_NAME, ResultsStore, write_examples_file
 from xstilts.report.blocks import FigureRef, Table, recorded
 from xstilts.report.build import build_report
 from xstilts.report.design import load_design
@@ -30,7 +29,10 @@ from xstilts.report.markdown import FIGURE_DIR, report_markdown
 from xstilts.report.model import HeatMap, Section, StudyReport
 from xstilts.report.scaling import scaling_specs
 from xstilts.report.site import REPORT_DIR, write_site
-from xstilts.report.stats import PERCENT, language_average
+from xstilts.results.example_files import write_examples_file
+from xstilts.results.recipes import PERCENT
+from xstilts.results.store import STORE_NAME, ResultsStore
+from xstilts.stats.estimates import language_average
 
 LANGS = ("en", "de", "zh")
 ARMS = ("none", "nli-300", "nli-900")

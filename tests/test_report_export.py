@@ -16,9 +16,11 @@ from xstilts.config.registry import TaskRegistry
 from xstilts.data.examples import Answer, ClassificationExample, QAExample, TaggingExample
 from xstilts.export.xtreme_layout import FOLDERS, MANIFEST, NOT_SCORED, Export, TaskExport
 from xstilts.formats import get_format
-from xstilts.formats.retrieval import TUNED_ON_SCORED, RetrievalFormat
-from xstilts.formats.retrieval import TUNED_ON_SCORED as RETRIEVAL_FLAG
-from xstilts.pipeline.store import STORE_NAME, ResultsStore, metrics_from_examples, write_examples_file
+from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED, score_tatoeba
+from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED as RETRIEVAL_FLAG
+from xstilts.results import recipes
+from xstilts.results.example_files import write_examples_file
+from xstilts.results.store import STORE_NAME, ResultsStore
 
 XNLI_TEST = 5010  # the xnli card's published test size per language
 # evaluate.py's TASK2LANGS: it opens test-<lang> of each of these in every task folder it finds.
@@ -94,7 +96,7 @@ def xnli_columns(card, rows: int, seed: int) -> dict[str, np.ndarray]:
     labels = card.labels
     examples = [ClassificationExample(f"test-{i + 1}", "a", "b", labels[i % 3]) for i in range(rows)]
     predictions = [ex.label if rng.random() < 0.7 else labels[rng.integers(3)] for ex in examples]
-    return get_format("classification").example_scores(examples, predictions, card)
+    return get_format("classification").records(examples, predictions, card)
 
 
 def panx_columns(card, seed: int) -> dict[str, np.ndarray]:
@@ -105,7 +107,7 @@ def panx_columns(card, seed: int) -> dict[str, np.ndarray]:
         tags = tuple(str(rng.choice(card.labels)) for _ in range(n))
         examples.append(TaggingExample(f"s{i}", tuple(f"w{j}" for j in range(n)), tags))
         predictions.append([t if rng.random() < 0.8 else "O" for t in tags])
-    return get_format("tagging").example_scores(examples, predictions, card)
+    return get_format("tagging").records(examples, predictions, card)
 
 
 def xquad_columns(card, seed: int) -> dict[str, np.ndarray]:
@@ -114,7 +116,7 @@ def xquad_columns(card, seed: int) -> dict[str, np.ndarray]:
         QAExample(f"q{seed}-{i}", "Wo?", context, (Answer("Köln", context.index("Köln")),)) for i in range(5)
     ]
     predictions = ["Köln", 'der "Rhein"', "", "Köln und Düsseldorf", "Köln"]
-    return get_format("span_qa").example_scores(examples, predictions, card, "de")
+    return get_format("span_qa").records(examples, predictions, card, "de")
 
 
 def tatoeba_columns(registry: TaskRegistry, swaps: list[tuple[int, int]]) -> dict[str, np.ndarray]:
@@ -130,8 +132,7 @@ def tatoeba_columns(registry: TaskRegistry, swaps: list[tuple[int, int]]) -> dic
     def embed(sentences):
         return np.eye(len(ENGLISH), dtype=np.float32)[[meaning[s] for s in sentences]]
 
-    _, columns = RetrievalFormat._tatoeba(corpus, registry.card("tatoeba"), embed)
-    return columns
+    return score_tatoeba(corpus, embed, registry.card("tatoeba").name).records
 
 
 def bucc_columns(lang: str) -> dict[str, np.ndarray]:
@@ -190,11 +191,11 @@ def make_study(
         run = f"{phase}-{arm}-{seed}" if phase != "target" else f"target-{arm}-{seed}-{task}"
         file = out / "runs" / run / "evals" / f"{task}-{split}.examples.parquet"
         card = registry.card(task)
-        recipe = get_format(card.format).example_metrics(card) if card.format != "retrieval" else None
+        recipe = get_format(card.format).recipes(card) if card.format != "retrieval" else None
         recipe = recipe or ({"accuracy": ("mean", "correct")} if task != "bucc" else {})
         write_examples_file(file, languages, recipe)
         for lang, columns in languages.items():
-            metric, value = next(iter(metrics_from_examples(columns, recipe).items()), ("f1", 0.0))
+            metric, value = next(iter(recipes.scores(columns, recipe).items()), ("f1", 0.0))
             row = {"study": "exp", "arm": arm, "run": run, "phase": phase, "seed": seed, "task": task}
             rows.append({**row, "task_version": 1, "language": lang, "split": split, "metric": metric})
             rows[-1].update(value=value, examples_file=str(file))

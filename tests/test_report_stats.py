@@ -9,24 +9,13 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from xstilts.report.stats import (
-    F1_FROM_COUNTS,
-    MEAN,
-    PERCENT,
-    CountF1,
-    Difference,
-    bootstrap_ci,
-    bootstrap_p_value,
-    compare,
-    language_average,
-    mcnemar_exact,
-    paired_difference,
-    point_estimate,
-    resample_examples,
-    robustness,
-    scaling_curve,
-    seed_scores,
-)
+from xstilts.results.recipes import F1_FROM_COUNTS, MEAN, PERCENT, CountF1
+from xstilts.stats.estimates import bootstrap_ci, language_average, paired_difference, scaling_curve
+from xstilts.stats.intervals import Difference, bootstrap_p_value, compare
+from xstilts.stats.mcnemar import mcnemar_exact
+from xstilts.stats.resampling import resample_examples
+from xstilts.stats.robustness import robustness
+from xstilts.stats.seed_scores import point_estimate, seed_scores
 
 
 def correlated_arms(
@@ -166,7 +155,7 @@ def test_same_seed_same_result_other_seed_other_draws() -> None:
 def test_results_do_not_depend_on_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
     # Replicates are computed in blocks to bound memory; each stream is drawn in order, so a block
     # of 7 replicates gives the same numbers as one block of all of them.
-    import xstilts.report.stats as stats
+    import xstilts.stats.resampling as stats
 
     arm, base = correlated_arms(np.random.default_rng(2), 300, 0.6, 0.3)
     values = np.stack([arm, base, arm])
@@ -223,7 +212,7 @@ def test_counts_that_cannot_be_rejected() -> None:
 
 
 def test_ratio_of_summed_counts() -> None:
-    from xstilts.report.scores import RATIO
+    from xstilts.results.recipes import RATIO
 
     # (tokens right, tokens) per sentence: 8 of 10 tokens, 80%, not the mean of 75%, (none), 83%.
     counts = np.array([[3, 4], [0, 0], [5, 6]])

@@ -13,7 +13,7 @@ import pytest
 
 import xstilts
 from xstilts.errors import XstiltsError
-from xstilts.pipeline.store import COLUMNS, STORE_NAME, ResultsStore
+from xstilts.results.store import COLUMNS, STORE_NAME, ResultsStore
 from xstilts.results.tables import current_rows, format_tables
 
 

@@ -9,7 +9,8 @@ import torch
 from xstilts.config.cards import TaskCard
 from xstilts.data.examples import RetrievalCorpus
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.retrieval import RETRIEVAL, embed_sentences
+from xstilts.formats.retrieval import RETRIEVAL
+from xstilts.formats.sentence_embeddings import embed_sentences
 
 SENTENCES = (
     "The cat sleeps on the warm windowsill.",
@@ -106,7 +107,7 @@ def test_tatoeba_identical_sentences_score_100(tiny) -> None:
         candidates=tuple(SENTENCES[i] for i in order),
         gold={f"q{i}": frozenset({f"c{i}"}) for i in range(len(SENTENCES))},
     )
-    assert RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, _card("tatoeba_accuracy"), -1) == {
+    assert RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, _card("tatoeba_accuracy"), -1).scores == {
         "accuracy": 100.0
     }
 
@@ -116,9 +117,9 @@ def test_tatoeba_without_gold_aligns_line_by_line(tiny) -> None:
     aligned = RetrievalCorpus(ids, SENTENCES, ids, SENTENCES)
     rotated = RetrievalCorpus(ids, SENTENCES, ids, SENTENCES[1:] + SENTENCES[:1])
     card = _card("tatoeba_accuracy")
-    assert RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, aligned, card, -1)["accuracy"] == 100.0
+    assert RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, aligned, card, -1).scores["accuracy"] == 100.0
     # every query's identical sentence now sits one line off, so line-by-line gold is never hit
-    assert RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, rotated, card, -1)["accuracy"] == 0.0
+    assert RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, rotated, card, -1).scores["accuracy"] == 0.0
 
 
 def _bucc_corpus() -> RetrievalCorpus:
@@ -148,11 +149,11 @@ def _bucc_corpus() -> RetrievalCorpus:
 
 def test_bucc_tunes_the_threshold_on_dev_or_says_it_used_test(tiny) -> None:
     corpus, card = _bucc_corpus(), _card("bucc_f1")
-    on_itself = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, card, -1)
+    on_itself = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, card, -1).scores
     assert on_itself["f1"] == pytest.approx(100.0)
     assert on_itself["threshold_tuned_on_scored_data"] == 1.0
     assert on_itself["threshold"] > 0
-    with_dev = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, card, -1, dev_corpus=corpus)
+    with_dev = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, card, -1, dev_corpus=corpus).scores
     assert "threshold_tuned_on_scored_data" not in with_dev
     assert with_dev["threshold"] == pytest.approx(on_itself["threshold"])
     assert set(with_dev) == {"f1", "precision", "recall", "threshold"}
@@ -168,7 +169,9 @@ def test_map_at_20_finds_identical_answers_first(tiny) -> None:
         candidates=candidates,
         gold={"a": frozenset({"c0"}), "b": frozenset({"c3"})},
     )
-    scores = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, _card("map@20"), -1, batch_size=4)
+    scores = RETRIEVAL.evaluate(
+        tiny.encoder, tiny.tokenizer, corpus, _card("map@20"), -1, batch_size=4
+    ).scores
     assert scores == {"map@20": pytest.approx(100.0)}
 
 

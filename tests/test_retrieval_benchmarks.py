@@ -26,8 +26,8 @@ from xstilts.engine.evaluation import EvalScores, evaluate
 from xstilts.engine.phase_model import PhaseModel
 from xstilts.engine.workspace import Workspace
 from xstilts.errors import DataFormatError, XstiltsError
-from xstilts.formats.retrieval import (
-    RETRIEVAL,
+from xstilts.formats.retrieval import RETRIEVAL
+from xstilts.formats.retrieval_benchmarks import (
     TUNED_ON_SCORED,
     choose_bucc_threshold,
     score_bucc,
@@ -132,16 +132,16 @@ def test_map_per_query_language_by_hand() -> None:
     }
     embed = lookup(vectors)
     five_sixths = (1 + 2 / 3) / 2
-    scores = score_pooled(pool, embed, embed, ["xx", "yy"])
+    scores = {lang: s.scores for lang, s in score_pooled(pool, embed, embed, ["xx", "yy"]).items()}
     assert scores["xx"]["map@20"] == pytest.approx(100 * five_sixths)
     assert scores["yy"]["map@20"] == pytest.approx(100 * (0.75 + five_sixths) / 2)
     # k=2: every question finds one relevant answer at rank 1 out of min(2, 2) -> AP 0.5
-    assert score_pooled(pool, embed, embed, ["xx", "yy"], k=2) == {
+    assert {lang: s.scores for lang, s in score_pooled(pool, embed, embed, ["xx", "yy"], k=2).items()} == {
         "xx": {"map@2": 50.0},
         "yy": {"map@2": 50.0},
     }
     # size=1: the first question of each language only
-    first = score_pooled(pool, embed, embed, ["yy", "xx"], size=1)
+    first = {lang: s.scores for lang, s in score_pooled(pool, embed, embed, ["yy", "xx"], size=1).items()}
     assert first == {
         "yy": {"map@20": pytest.approx(75.0)},
         "xx": {"map@20": pytest.approx(100 * five_sixths)},
@@ -192,18 +192,18 @@ def test_bucc_threshold_from_dev_differs_from_the_test_optimum_and_is_applied_to
     assert threshold == pytest.approx(2.65, abs=1e-5)
 
     # At 2.65 test extracts 2.8 (gold) and 8/3 (not): P = R = 1/2, F1 = 1/2.
-    scores = score_bucc(test, embed, dev_corpus=dev)
+    scores = score_bucc(test, embed, dev_corpus=dev).scores
     assert scores == {
         "precision": pytest.approx(50.0),
         "recall": pytest.approx(50.0),
         "f1": pytest.approx(50.0),
         "threshold": pytest.approx(2.65, abs=1e-5),
     }
-    assert score_bucc(test, embed, threshold=threshold) == scores
+    assert score_bucc(test, embed, threshold=threshold).scores == scores
 
     # Tuned on test itself the F1 peak is after 2.4 (P 2/3, R 1, F1 0.8), threshold (2.4 + 1.6) / 2:
     # a better number, and flagged, because it was chosen on the pairs it scores.
-    on_itself = score_bucc(test, embed)
+    on_itself = score_bucc(test, embed).scores
     assert on_itself["f1"] == pytest.approx(80.0)
     assert on_itself["precision"] == pytest.approx(200 / 3)
     assert on_itself["recall"] == pytest.approx(100.0)
@@ -261,7 +261,7 @@ def test_pipeline_scores_bucc_test_with_the_dev_threshold(tmp_path: Path, tiny) 
     # the threshold is the one chosen on (the same-sized subset of) dev, and test is scored with it
     threshold = RETRIEVAL.bucc_threshold(tiny.encoder, tiny.tokenizer, dev, card, layer)
     assert scores["de"]["threshold"] == pytest.approx(threshold)
-    applied = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, test, card, layer, threshold=threshold)
+    applied = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, test, card, layer, threshold=threshold).scores
     assert {k: scores["de"][k] for k in applied} == pytest.approx(applied)
     assert TUNED_ON_SCORED not in scores["de"]
 
@@ -284,7 +284,7 @@ def test_pipeline_scores_tatoeba_per_language_pair(tmp_path: Path, shared_data: 
     card = ws.registry.card("tatoeba")
     for lang in ("de", "zh"):
         corpus = ws.registry.load("tatoeba", "test", lang).head(20)
-        expected = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, card, 1)
+        expected = RETRIEVAL.evaluate(tiny.encoder, tiny.tokenizer, corpus, card, 1).scores
         assert scores[lang] == {**expected, "layer": 1.0}
 
 
@@ -337,7 +337,8 @@ def test_lareqa_pool_on_real_data_with_the_tiny_model(xquad_r: dict[str, Retriev
     parts = {lang: _first_paragraphs(corpus, 3) for lang, corpus in xquad_r.items()}
     pool = pool_languages(parts)
     card = TaskRegistry(Path(".")).card("lareqa")
-    scores = RETRIEVAL.evaluate_pooled(tiny.encoder, tiny.tokenizer, pool, card, 1, ["en", "zh", "th"])
+    pooled = RETRIEVAL.evaluate_pooled(tiny.encoder, tiny.tokenizer, pool, card, 1, ["en", "zh", "th"])
+    scores = {lang: s.scores for lang, s in pooled.items()}
     assert list(scores) == ["en", "zh", "th"]
     for metrics in scores.values():
         assert set(metrics) == {"map@20"} and 0.0 <= metrics["map@20"] <= 100.0
@@ -361,7 +362,8 @@ def test_lareqa_split_pools_every_language_whatever_is_scored(tiny) -> None:
             {"q": frozenset({"1_0"})},
         )
 
-    scores = RETRIEVAL.evaluate_split(tiny.encoder, tiny.tokenizer, card, load, "test", ["de", "en"], 1)
+    split = RETRIEVAL.evaluate_split(tiny.encoder, tiny.tokenizer, card, load, "test", ["de", "en"], 1)
+    scores = {lang: s.scores for lang, s in split.items()}
     assert calls == [("test", lang) for lang in card.split_languages("test")]
     assert len(calls) == 11
     assert scores == {"de": {"map@20": pytest.approx(100.0)}, "en": {"map@20": pytest.approx(100.0)}}

@@ -13,7 +13,7 @@ from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
 from xstilts.data.examples import Answer, QAExample
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.span_qa import SPAN_QA, score_for_language
+from xstilts.formats.span_qa import SPAN_QA
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -365,7 +365,7 @@ def test_score_uses_squad_metric_and_empty_gold_for_unanswerable() -> None:
     ]
     assert SPAN_QA.score(examples, ["Swiss Alps", ""], make_card()) == {"exact_match": 100.0, "f1": 100.0}
     assert SPAN_QA.score(examples, ["Alps", "Nobody"], make_card())["exact_match"] == 0.0
-    assert score_for_language(examples, ["Swiss Alps", ""], make_card("mlqa"), "en")["f1"] == 100.0
+    assert SPAN_QA.score(examples, ["Swiss Alps", ""], make_card("mlqa"), "en")["f1"] == 100.0
 
 
 def test_score_refuses_what_it_cannot_score() -> None:

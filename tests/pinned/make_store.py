@@ -2,13 +2,15 @@
 
     .venv/bin/python tests/pinned/make_store.py      # only with the code the pin is meant to capture
 
-A small study on the demo data (written for this project) with the tiny random model: two arms,
-two seeds, a classification target and retrieval, so the store holds real evaluations with their
-per-example Parquet files. Then one evaluation for each metric recipe the study cannot produce
-(entity F1 from counts, a ratio, perplexity), written through the same store and example-file
-code. Kept: results.sqlite, study.json and the per-example files (checkpoints are dropped), plus
-what `xstilts results` and `xstilts report --format md` printed from it then
-(`results.txt`, `report.md`). `tests/test_pinned_store.py` re-reports it with today's code.
+The pinned files were written with the code of commit f8df9a5, before the redesign (this script
+then used that code's module names; it follows today's). A small study on the demo data (written
+for this project) with the tiny random model: two arms, two seeds, a classification target and
+retrieval, so the store holds real evaluations with their per-example Parquet files. Then one
+evaluation for each metric recipe the study cannot produce (entity F1 from counts, a ratio,
+perplexity), written through the same store and example-file code. Kept: results.sqlite,
+study.json and the per-example files (checkpoints are dropped), plus what `xstilts results` and
+`xstilts report --format md` printed from it then (`results.txt`, `report.md`).
+`tests/test_pinned_store.py` re-reports it with today's code.
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ def cli(*argv: str) -> str:
 
 
 def synthetic_evaluations(out: Path) -> None:
-    from xstilts.pipeline.store import STORE_NAME, ResultsStore, metrics_from_examples, write_examples_file
+    from xstilts.results.example_files import write_examples_file
+    from xstilts.results.recipes import scores
+    from xstilts.results.store import STORE_NAME, ResultsStore
 
     store = ResultsStore(out / STORE_NAME)
     rng = np.random.default_rng(7)
@@ -107,7 +111,7 @@ def synthetic_evaluations(out: Path) -> None:
                         "examples_file": str(path),
                     }
                     for lang, columns in languages.items()
-                    for metric, value in metrics_from_examples(columns, metrics).items()
+                    for metric, value in scores(columns, metrics).items()
                 ]
                 store.record(rows)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 def command(args: argparse.Namespace) -> None:
     from xstilts.errors import ConfigError
-    from xstilts.pipeline.store import COLUMNS, STORE_NAME, ResultsStore
     from xstilts.results import tables as results
+    from xstilts.results.store import COLUMNS, STORE_NAME, ResultsStore
 
     if not args.dir.is_dir():
         raise ConfigError(f"results {args.dir}", "no such directory")

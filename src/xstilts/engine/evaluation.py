@@ -2,7 +2,7 @@
 
 Evaluations are cached per run: the scores in `evals/<name>.json` (the name is planned, see
 `xstilts.plan.graph.Evaluation`), and beside them the per-example scores that statistics over
-examples need in `evals/<name>.examples.parquet` (see `xstilts.pipeline.store.write_examples_file`).
+examples need in `evals/<name>.examples.parquet` (see `xstilts.results.example_files.write_examples_file`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from xstilts.engine.phase_model import PhaseModel
 from xstilts.engine.workspace import Workspace
 from xstilts.files import read_json, write_json
 from xstilts.formats import get_format
-from xstilts.pipeline.store import examples_path, write_examples_file
 from xstilts.plan.graph import Evaluation
+from xstilts.results.example_files import examples_path, write_examples_file
 from xstilts.training.loop import evaluate as evaluate_examples
 from xstilts.training.task_model import TaskModel
 
@@ -26,7 +26,7 @@ class EvalScores(dict[str, dict[str, float]]):
     """{lang: {metric: value}} of one evaluation, and `examples_file`: its per-example scores.
 
     A dict, so callers that want only the numbers use it as before; the runner records the file
-    with the rows (`xstilts.pipeline.store.EXAMPLES_FILE_FIELD`) so a report finds it in the store.
+    with the rows (`xstilts.results.store.EXAMPLES_FILE_FIELD`) so a report finds it in the store.
     """
 
     def __init__(self, scores: Mapping[str, dict[str, float]], examples_file: Path) -> None:
@@ -94,9 +94,9 @@ def _evaluate_target(ws: Workspace, phase: PhaseModel, evaluation: Evaluation, p
             description=f"{task} {lang}",
             lang=lang,
         )
-        examples[lang] = fmt.example_scores(data.examples, predictions, card, lang)
+        examples[lang] = fmt.records(data.examples, predictions, card, lang)
     info = {"run": phase.run.id, "task": task, "split": evaluation.split, "format": card.format}
-    return _write_evaluation(path, scores, examples, fmt.example_metrics(card), **info)
+    return _write_evaluation(path, scores, examples, fmt.recipes(card), **info)
 
 
 def retrieval_layer(spec: Retrieval, card_layer: int | None, num_layers: int) -> int:
@@ -139,7 +139,7 @@ def _evaluate_retrieval(
         return loaded[key]
 
     fmt = get_format(card.format)
-    scores, examples = fmt.evaluate_split_with_examples(
+    scored = fmt.evaluate_split(
         model.encoder,
         tokenizer,
         card,
@@ -151,8 +151,8 @@ def _evaluate_retrieval(
         device=ws.device,
         progress=ws.progress,
     )
-    for metrics in scores.values():
-        metrics["layer"] = float(layer)
+    scores = {lang: {**s.scores, "layer": float(layer)} for lang, s in scored.items()}
+    examples = {lang: s.records for lang, s in scored.items()}
     info = {
         "run": phase.run.id,
         "task": spec.task,
@@ -160,4 +160,4 @@ def _evaluate_retrieval(
         "format": card.format,
         "layer": layer,
     }
-    return _write_evaluation(path, scores, examples, fmt.example_metrics(card), **info)
+    return _write_evaluation(path, scores, examples, fmt.recipes(card), **info)

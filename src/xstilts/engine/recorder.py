@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from xstilts.engine.evaluation import EvalScores
-from xstilts.pipeline.store import ResultsStore
 from xstilts.plan.graph import Evaluation, Step
+from xstilts.results.store import ResultsStore
 
 
 def step_rows(step: Step, evaluation: Evaluation, scores: EvalScores) -> list[dict[str, Any]]:

@@ -17,8 +17,8 @@ from xstilts.engine.local import execute_unit
 from xstilts.engine.recorder import Recorder
 from xstilts.engine.workspace import Workspace
 from xstilts.files import write_json
-from xstilts.pipeline.store import STORE_NAME, ResultsStore
 from xstilts.plan.graph import Plan, build_plan
+from xstilts.results.store import STORE_NAME, ResultsStore
 from xstilts.results.tables import write_results
 
 

@@ -45,10 +45,10 @@ from xstilts.export.xtreme_layout import (
     write_folder,
 )
 from xstilts.formats import format_info
-from xstilts.formats.retrieval import TUNED_ON_SCORED
-from xstilts.pipeline.store import read_examples_file
+from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED
 from xstilts.report.build import open_store
 from xstilts.report.design import PRETRAINED, Design, load_design
+from xstilts.results.example_files import read_examples_file
 from xstilts.results.tables import current_rows
 
 PHASES = ("intermediate", "target", PRETRAINED)  # whose encoder a retrieval task is exported from

@@ -4,11 +4,18 @@ A format owns the whole life of its examples: featurising them with a tokenizer,
 sits on the shared encoder, turning logits back into predictions, and scoring those
 predictions. Nothing outside a format module branches on the kind of task.
 
-Data flow for one task:
+Every format (`Format`) scores the same way: it turns what it predicted into per-example records
+(columns, one value per scored example: `xstilts.results.recipes.Records`) and each of its metrics
+is a recipe over those records (`recipes`), the one computation of that metric that the results
+store and the report's statistics use too. A format that trains a head (`TaskFormat`) gets its
+records from decoded predictions; retrieval gets them from ranking embeddings.
+
+Data flow for one task of a `TaskFormat`:
     examples --featurize--> features (plain dicts of lists, cacheable)
     features --collate--> batch (tensors, padded to the longest row of the batch)
     encoder(batch) -> hidden states --head--> logits --loss--> scalar   (training)
-    logits --unbatch--> per-feature arrays --decode--> per-example predictions --score--> metrics
+    logits --unbatch--> per-feature arrays --decode--> per-example predictions
+    predictions --records--> per-example records --recipes--> metrics   (`score`)
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import torch
 from torch import nn
 
 from xstilts.config.features import FeatureSettings
+from xstilts.results.recipes import RecipeData, Records, scores
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -30,16 +38,6 @@ if TYPE_CHECKING:
 
 Feature = dict[str, Any]
 Batch = dict[str, torch.Tensor]
-# Per-example scores: column name -> one value per scored example (see `TaskFormat.example_scores`).
-ExampleColumns = dict[str, np.ndarray]
-# How one metric of `score` is recomputed from summed example columns, as plain data (it is stored
-# beside the columns, so a report needs no format code): ("mean", c) = 100 * sum(c) / rows;
-# ("ratio", n, d) = 100 * sum(n) / sum(d); ("f1", tp, predicted, gold) = 100 * 2 sum(tp) /
-# (sum(predicted) + sum(gold)); ("perplexity", log_prob, count) = exp(-sum(log_prob) / sum(count)).
-# A ratio or F1 of zero counts is 0 (the metric helpers' zero_division); a mean of no rows and a
-# perplexity of no tokens are NaN (`score` refuses to score those at all).
-# xstilts.pipeline.store.metrics_from_examples evaluates them (over any resample of the rows).
-ExampleMetric = tuple[str, ...]
 
 
 def pad_rows(rows: Sequence[Sequence[int]], pad_value: int) -> torch.Tensor:
@@ -57,13 +55,26 @@ def encoder_inputs(rows: Sequence[Sequence[int]], pad_id: int) -> Batch:
     return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
-class TaskFormat(ABC):
-    """Base class of the formats that train a head (retrieval trains nothing and is not one).
-
-    Subclasses are stateless singletons.
-    """
+class Format(ABC):
+    """What every format is: a name, whether it trains a head, and how its metrics are computed from
+    its per-example records. Subclasses are stateless singletons."""
 
     name: ClassVar[str]
+    trainable: ClassVar[bool]
+
+    @abstractmethod
+    def recipes(self, task: TaskCard) -> dict[str, RecipeData]:
+        """The metrics of the task card's metric family, primary first (early stopping and tables use
+        it), each as the recipe that computes it from this format's records (stored beside them)."""
+
+    def scores(self, records: Records, task: TaskCard) -> dict[str, float]:
+        """Every metric of `recipes(task)` over the records: percentages (0-100) but perplexity."""
+        return scores(records, self.recipes(task))
+
+
+class TaskFormat(Format):
+    """A format that trains a head on the shared encoder (every format but retrieval)."""
+
     trainable: ClassVar[bool] = True
 
     @abstractmethod
@@ -109,23 +120,17 @@ class TaskFormat(ABC):
         """One prediction per example, in the label space of the data (strings, indices, spans)."""
 
     @abstractmethod
+    def records(
+        self, examples: Sequence[Any], predictions: Sequence[Any], task: TaskCard, lang: str | None = None
+    ) -> Records:
+        """One row per example that is scored (unlabelled ones are left out), in example order: `id`
+        (the example's id), the per-example values its recipes sum, and the prediction where it is
+        compact (`prediction`). `lang` is the data's language, for language-aware metrics (MLQA).
+        Statistics over examples (bootstrap intervals, paired tests between arms aligned by id)
+        resample these rows. Raises where nothing can be scored (no labelled example)."""
+
     def score(
         self, examples: Sequence[Any], predictions: Sequence[Any], task: TaskCard, lang: str | None = None
     ) -> dict[str, float]:
-        """Metrics of the task card's metric family, as percentages (0-100), primary metric first
-        (early stopping uses it). `lang` is the data's language, for language-aware metrics (MLQA)."""
-
-    @abstractmethod
-    def example_scores(
-        self, examples: Sequence[Any], predictions: Sequence[Any], task: TaskCard, lang: str | None = None
-    ) -> ExampleColumns:
-        """One row per example that `score` scores (unlabelled ones are left out, as there), in
-        example order: `id` (the example's id), the per-example values of its metrics, and the
-        prediction where it is compact (`prediction`). Statistics over examples (bootstrap
-        intervals, paired tests between arms aligned by id) resample these rows, so they are
-        computed with the same metric helpers as `score`, and `example_metrics(task)` applied to
-        all rows gives back `score`'s numbers."""
-
-    @abstractmethod
-    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
-        """How each metric of `score` (same names) is recomputed from `example_scores` columns."""
+        """The metrics of the predictions: their records' recipes (see `Format.scores`)."""
+        return self.scores(self.records(examples, predictions, task, lang), task)

@@ -11,15 +11,9 @@ from torch import nn
 
 from xstilts.data.examples import ClassificationExample
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.base import (
-    Batch,
-    ExampleColumns,
-    ExampleMetric,
-    Feature,
-    FeatureSettings,
-    TaskFormat,
-    encoder_inputs,
-)
+from xstilts.formats.base import Batch, Feature, FeatureSettings, TaskFormat, encoder_inputs
+from xstilts.metrics.classification import ACCURACY, correct
+from xstilts.results.recipes import RecipeData, Records
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -104,40 +98,24 @@ class ClassificationFormat(TaskFormat):
         assert all(p is not None for p in predictions), "every example has exactly one feature"
         return predictions  # type: ignore[return-value]
 
-    def score(
+    def records(
         self,
         examples: Sequence[ClassificationExample],
         predictions: Sequence[str],
         task: TaskCard,
         lang: str | None = None,
-    ) -> dict[str, float]:
-        from xstilts.metrics.classification import accuracy
-
-        scored = [(ex.label, p) for ex, p in zip(examples, predictions, strict=True) if ex.label is not None]
-        return {"accuracy": accuracy([g for g, _ in scored], [p for _, p in scored])}
-
-    def example_scores(
-        self,
-        examples: Sequence[ClassificationExample],
-        predictions: Sequence[str],
-        task: TaskCard,
-        lang: str | None = None,
-    ) -> ExampleColumns:
+    ) -> Records:
         """`correct` (1 when the predicted label is the gold one, else 0) and `prediction` (the
-        label) of every labelled example: `score`'s accuracy is their mean."""
-        from xstilts.metrics.classification import accuracy
-
+        label) of every labelled example."""
         scored = [(ex, p) for ex, p in zip(examples, predictions, strict=True) if ex.label is not None]
-        # accuracy() of one example is 100 or 0: its own comparison, so the two cannot drift apart.
-        correct = [accuracy([ex.label], [p]) == 100.0 for ex, p in scored]
         return {
             "id": np.array([ex.id for ex, _ in scored], dtype=object),
-            "correct": np.array(correct, dtype=np.int8),
+            "correct": correct([ex.label for ex, _ in scored], [p for _, p in scored]),
             "prediction": np.array([p for _, p in scored], dtype=object),
         }
 
-    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
-        return {"accuracy": ("mean", "correct")}
+    def recipes(self, task: TaskCard) -> dict[str, RecipeData]:
+        return dict(ACCURACY)
 
 
 CLASSIFICATION = ClassificationFormat()

@@ -51,7 +51,6 @@ Only masked positions are projected onto the vocabulary: the head returns logits
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,16 +62,8 @@ from torch import nn
 
 from xstilts.data.examples import TextExample
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.base import (
-    Batch,
-    ExampleColumns,
-    ExampleMetric,
-    Feature,
-    FeatureSettings,
-    TaskFormat,
-    encoder_inputs,
-    pad_rows,
-)
+from xstilts.formats.base import Batch, Feature, FeatureSettings, TaskFormat, encoder_inputs, pad_rows
+from xstilts.results.recipes import RecipeData, Records
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -332,15 +323,18 @@ class MaskedLMFormat(TaskFormat):
             )
         return predictions
 
-    def score(
+    def records(
         self,
         examples: Sequence[TextExample],
         predictions: Sequence[MaskedTokenPredictions],
         task: TaskCard,
         lang: str | None = None,
-    ) -> dict[str, float]:
-        """Masked-token accuracy (a percentage, primary: early stopping maximises it) and
-        perplexity (exp of the mean negative log-likelihood of the gold tokens; not a percentage)."""
+    ) -> Records:
+        """Per text: `tokens` (masked), `tokens_correct` (predicted as the original) and
+        `log_prob_sum` (natural log-probability of its original tokens): masked-token accuracy (a
+        percentage, primary: early stopping maximises it) and perplexity (exp of the mean negative
+        log-likelihood of the gold tokens; not a percentage) come from their sums. The predicted
+        token ids are not kept (not compact)."""
         if task.metric != METRIC:
             raise ConfigError(
                 f"task {task.name}", f"masked_lm tasks are scored with metric {METRIC}, not {task.metric!r}"
@@ -349,28 +343,10 @@ class MaskedLMFormat(TaskFormat):
             raise XstiltsError(
                 f"task {task.name}: {len(predictions)} predictions for {len(examples)} examples"
             )
-        total = sum(len(p.gold) for p in predictions)
-        if total == 0:
+        tokens = np.array([len(p.gold) for p in predictions], dtype=np.int32)
+        if not tokens.sum():
             raise XstiltsError(
                 f"task {task.name}: no token was masked in these texts, so there is nothing to score"
-            )
-        correct = sum(g == q for p in predictions for g, q in zip(p.gold, p.predicted, strict=True))
-        mean_log_prob = sum(sum(p.log_probs) for p in predictions) / total
-        return {"accuracy": 100.0 * correct / total, "perplexity": math.exp(-mean_log_prob)}
-
-    def example_scores(
-        self,
-        examples: Sequence[TextExample],
-        predictions: Sequence[MaskedTokenPredictions],
-        task: TaskCard,
-        lang: str | None = None,
-    ) -> ExampleColumns:
-        """Per text: `tokens` (masked), `tokens_correct` (predicted as the original) and
-        `log_prob_sum` (natural log-probability of its original tokens): accuracy and perplexity
-        are ratios of their sums. The predicted token ids are not kept (not compact)."""
-        if len(predictions) != len(examples):
-            raise XstiltsError(
-                f"task {task.name}: {len(predictions)} predictions for {len(examples)} examples"
             )
         return {
             "id": np.array([ex.id for ex in examples], dtype=object),
@@ -378,12 +354,11 @@ class MaskedLMFormat(TaskFormat):
                 [sum(g == q for g, q in zip(p.gold, p.predicted, strict=True)) for p in predictions],
                 dtype=np.int32,
             ),
-            "tokens": np.array([len(p.gold) for p in predictions], dtype=np.int32),
-            # Summed in the order `score` sums them, so the total is the same float.
+            "tokens": tokens,
             "log_prob_sum": np.array([sum(p.log_probs) for p in predictions], dtype=np.float64),
         }
 
-    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
+    def recipes(self, task: TaskCard) -> dict[str, RecipeData]:
         return {
             "accuracy": ("ratio", "tokens_correct", "tokens"),
             "perplexity": ("perplexity", "log_prob_sum", "tokens"),

@@ -20,15 +20,9 @@ from torch import nn
 
 from xstilts.data.examples import MultipleChoiceExample
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.base import (
-    Batch,
-    ExampleColumns,
-    ExampleMetric,
-    Feature,
-    FeatureSettings,
-    TaskFormat,
-    encoder_inputs,
-)
+from xstilts.formats.base import Batch, Feature, FeatureSettings, TaskFormat, encoder_inputs
+from xstilts.metrics.classification import ACCURACY, correct
+from xstilts.results.recipes import RecipeData, Records
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -175,42 +169,25 @@ class MultipleChoiceFormat(TaskFormat):
             raise RuntimeError("some examples got no prediction (features do not match examples)")
         return predictions  # type: ignore[return-value]
 
-    def score(
+    def records(
         self,
         examples: Sequence[MultipleChoiceExample],
         predictions: Sequence[int],
         task: TaskCard,
         lang: str | None = None,
-    ) -> dict[str, float]:
-        from xstilts.metrics.classification import accuracy
-
-        scored = [(ex.label, p) for ex, p in zip(examples, predictions, strict=True) if ex.label is not None]
-        if not scored:
-            raise XstiltsError(f"task {task.name}: no example has a label, so there is nothing to score")
-        return {"accuracy": float(accuracy([g for g, _ in scored], [p for _, p in scored]))}
-
-    def example_scores(
-        self,
-        examples: Sequence[MultipleChoiceExample],
-        predictions: Sequence[int],
-        task: TaskCard,
-        lang: str | None = None,
-    ) -> ExampleColumns:
+    ) -> Records:
         """`correct` (0/1) and `prediction` (the chosen answer's index) of every labelled example."""
-        from xstilts.metrics.classification import accuracy
-
         scored = [(ex, p) for ex, p in zip(examples, predictions, strict=True) if ex.label is not None]
         if not scored:
             raise XstiltsError(f"task {task.name}: no example has a label, so there is nothing to score")
-        correct = [accuracy([ex.label], [p]) == 100.0 for ex, p in scored]
         return {
             "id": np.array([ex.id for ex, _ in scored], dtype=object),
-            "correct": np.array(correct, dtype=np.int8),
+            "correct": correct([ex.label for ex, _ in scored], [p for _, p in scored]),
             "prediction": np.array([p for _, p in scored], dtype=np.int16),
         }
 
-    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
-        return {"accuracy": ("mean", "correct")}
+    def recipes(self, task: TaskCard) -> dict[str, RecipeData]:
+        return dict(ACCURACY)
 
 
 MULTIPLE_CHOICE = MultipleChoiceFormat()

@@ -24,15 +24,8 @@ from torch import nn
 
 from xstilts.data.examples import QAExample
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.base import (
-    Batch,
-    ExampleColumns,
-    ExampleMetric,
-    Feature,
-    FeatureSettings,
-    TaskFormat,
-    encoder_inputs,
-)
+from xstilts.formats.base import Batch, Feature, FeatureSettings, TaskFormat, encoder_inputs
+from xstilts.results.recipes import RecipeData, Records
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -174,10 +167,11 @@ def _gold_answers(examples: Sequence[QAExample], task: TaskCard) -> list[list[st
     return golds
 
 
-def score_for_language(
+def _question_records(
     examples: Sequence[QAExample], predictions: Sequence[str], task: TaskCard, lang: str | None
-) -> dict[str, float]:
-    """F1 and exact match (0-100). MLQA normalises answers per language, so its metric needs `lang`."""
+) -> Records:
+    """Each question's F1 and exact match (0-1). MLQA normalises answers per language, so its metric
+    needs `lang`."""
     if len(examples) != len(predictions):
         raise ValueError(f"{len(examples)} examples but {len(predictions)} predictions")
     if task.metric not in ("squad", "mlqa"):
@@ -186,16 +180,16 @@ def score_for_language(
         )
     golds = _gold_answers(examples, task)
     if task.metric == "squad":
-        from xstilts.metrics.squad import squad_scores
+        from xstilts.metrics.squad import squad_records
 
-        return squad_scores(golds, list(predictions))
+        return squad_records(golds, list(predictions))
     if lang is None:
         raise ConfigError(
             f"task {task.name}", "metric 'mlqa' normalises answers per language: score it with a language"
         )
-    from xstilts.metrics.squad import mlqa_scores
+    from xstilts.metrics.squad import mlqa_records
 
-    return mlqa_scores(golds, list(predictions), lang)
+    return mlqa_records(golds, list(predictions), lang)
 
 
 class SpanQAFormat(TaskFormat):
@@ -307,42 +301,26 @@ class SpanQAFormat(TaskFormat):
         _, start, end = best
         return example.context[best_offsets[start][0] : best_offsets[end][1]]
 
-    def score(
+    def records(
         self,
         examples: Sequence[QAExample],
         predictions: Sequence[str],
         task: TaskCard,
         lang: str | None = None,
-    ) -> dict[str, float]:
-        """SQuAD F1/EM; pass `lang` for metric mlqa (see `score_for_language`)."""
-        return score_for_language(examples, predictions, task, lang)
-
-    def example_scores(
-        self,
-        examples: Sequence[QAExample],
-        predictions: Sequence[str],
-        task: TaskCard,
-        lang: str | None = None,
-    ) -> ExampleColumns:
+    ) -> Records:
         """`f1` and `exact_match` of each question (0-1: the best over its gold answers, as the
-        official scripts average them) and `prediction` (the answer text)."""
-        if len(examples) != len(predictions):
-            raise ValueError(f"{len(examples)} examples but {len(predictions)} predictions")
-        # Each question scored alone by the very function `score` uses: the official metric is the
-        # plain mean over questions, so these are its terms (as percentages of one question).
-        single = [
-            score_for_language([ex], [prediction], task, lang)
-            for ex, prediction in zip(examples, predictions, strict=True)
-        ]
+        official scripts average them) and `prediction` (the answer text); pass `lang` for metric
+        mlqa."""
         return {
             "id": np.array([ex.id for ex in examples], dtype=object),
-            "f1": np.array([s["f1"] / 100.0 for s in single], dtype=np.float64),
-            "exact_match": np.array([s["exact_match"] / 100.0 for s in single], dtype=np.float64),
+            **_question_records(examples, predictions, task, lang),
             "prediction": np.array(list(predictions), dtype=object),
         }
 
-    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
-        return {"f1": ("mean", "f1"), "exact_match": ("mean", "exact_match")}
+    def recipes(self, task: TaskCard) -> dict[str, RecipeData]:
+        from xstilts.metrics.squad import QA_METRICS
+
+        return dict(QA_METRICS)
 
 
 SPAN_QA = SpanQAFormat()

@@ -24,16 +24,8 @@ from torch import nn
 
 from xstilts.data.examples import TaggingExample
 from xstilts.errors import ConfigError, XstiltsError
-from xstilts.formats.base import (
-    Batch,
-    ExampleColumns,
-    ExampleMetric,
-    Feature,
-    FeatureSettings,
-    TaskFormat,
-    encoder_inputs,
-    pad_rows,
-)
+from xstilts.formats.base import Batch, Feature, FeatureSettings, TaskFormat, encoder_inputs, pad_rows
+from xstilts.results.recipes import RecipeData, Records
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -253,110 +245,57 @@ class TaggingFormat(TaskFormat):
                 raise RuntimeError(f"example {ex.id}: some words got no prediction (features do not match)")
         return predictions  # type: ignore[return-value]
 
-    def score(
+    def records(
         self,
         examples: Sequence[TaggingExample],
         predictions: Sequence[Sequence[str]],
         task: TaskCard,
         lang: str | None = None,
-    ) -> dict[str, float]:
-        from xstilts.metrics.tagging import entity_f1, pos_scores, token_accuracy
-
-        if task.metric not in METRICS:
-            raise ConfigError(
-                f"task {task.name}", f"metric {task.metric!r} is not a tagging metric ({', '.join(METRICS)})"
-            )
-        pairs = zip(examples, predictions, strict=True)
-        scored = [(list(ex.tags), list(p)) for ex, p in pairs if ex.tags is not None]
-        if not scored:
-            raise XstiltsError(f"task {task.name}: no example has tags, so there is nothing to score")
-        golds, preds = [g for g, _ in scored], [p for _, p in scored]
-        for gold, pred in scored:
-            if len(gold) != len(pred):
-                raise XstiltsError(
-                    f"task {task.name}: a prediction has {len(pred)} tags for {len(gold)} words"
-                )
-        if task.metric == "f1":
-            # POS tags carry no B-/I- prefix: XTREME still reports seqeval's (0.0.12) F1 on them;
-            # pos_scores gives that F1 plus token accuracy (see metrics/tagging.py).
-            scores = entity_f1(golds, preds) if _is_chunk_tagging(_labels(task)) else pos_scores(golds, preds)
-            return {key: float(value) for key, value in scores.items()}
-        return {"accuracy": float(token_accuracy(golds, preds))}
-
-    def example_scores(
-        self,
-        examples: Sequence[TaggingExample],
-        predictions: Sequence[Sequence[str]],
-        task: TaskCard,
-        lang: str | None = None,
-    ) -> ExampleColumns:
+    ) -> Records:
         """Per tagged sentence: `tokens_correct` and `tokens` (token accuracy is their summed ratio),
         for metric f1 also `chunks_correct`, `chunks_predicted` and `chunks_gold` (F1, precision and
-        recall are ratios of their sums: micro-averaged chunk counts), and `prediction` (its tags).
+        recall from their sums: micro-averaged chunk counts, seqeval's for chunk tags and seqeval
+        0.0.12's for POS, see `xstilts.metrics.tagging`), and `prediction` (its tags)."""
+        from xstilts.metrics.tagging import chunk_records, entity_chunks, seqeval_chunks, token_records
 
-        Chunks are found exactly as `score` finds them, over all sentences joined (seqeval for
-        chunk tags, seqeval 0.0.12's rules for POS), and each is counted in the sentence it starts
-        in, so the sums are `score`'s counts whatever the tags (a chunk never crosses the 'O'
-        the join puts between sentences, but nothing here depends on that).
-        """
-        from xstilts.metrics.tagging import seqeval_chunks
-
-        if task.metric not in METRICS:
-            raise ConfigError(
-                f"task {task.name}", f"metric {task.metric!r} is not a tagging metric ({', '.join(METRICS)})"
-            )
+        self._check_metric(task)
         scored = [(ex, list(p)) for ex, p in zip(examples, predictions, strict=True) if ex.tags is not None]
+        if not scored:
+            raise XstiltsError(f"task {task.name}: no example has tags, so there is nothing to score")
         golds, preds = [list(ex.tags or ()) for ex, _ in scored], [p for _, p in scored]
         for gold, pred in zip(golds, preds, strict=True):
             if len(gold) != len(pred):
                 raise XstiltsError(
                     f"task {task.name}: a prediction has {len(pred)} tags for {len(gold)} words"
                 )
-        columns: ExampleColumns = {
-            "id": np.array([ex.id for ex, _ in scored], dtype=object),
-            "tokens_correct": np.array(
-                [
-                    sum(g == p for g, p in zip(gs, ps, strict=True))
-                    for gs, ps in zip(golds, preds, strict=True)
-                ],
-                dtype=np.int32,
-            ),
-            "tokens": np.array([len(g) for g in golds], dtype=np.int32),
-        }
+        records: Records = {"id": np.array([ex.id for ex, _ in scored], dtype=object)}
+        records.update(token_records(golds, preds))
         if task.metric == "f1":
-            if _is_chunk_tagging(_labels(task)):
-                from seqeval.metrics.sequence_labeling import get_entities
-
-                # entity_f1's seqeval counts (type, start, end) sets over the joined sentences.
-                gold_chunks, pred_chunks = set(get_entities(golds)), set(get_entities(preds))
-            else:
-                gold_chunks, pred_chunks = seqeval_chunks(golds), seqeval_chunks(preds)
-            # Both joins put one 'O' after every sentence: sentence k starts at sum(len + 1) before it.
-            starts = np.cumsum([0] + [len(g) + 1 for g in golds[:-1]])
-
-            def per_sentence(chunks: set[tuple[str, int, int]]) -> np.ndarray:
-                begins = np.array([begin for _, begin, _ in chunks], dtype=np.int64)
-                sentence = np.searchsorted(starts, begins, side="right") - 1
-                return np.bincount(sentence, minlength=len(golds)).astype(np.int32)
-
-            columns["chunks_correct"] = per_sentence(gold_chunks & pred_chunks)
-            columns["chunks_predicted"] = per_sentence(pred_chunks)
-            columns["chunks_gold"] = per_sentence(gold_chunks)
+            chunks = entity_chunks if _is_chunk_tagging(_labels(task)) else seqeval_chunks
+            records.update(chunk_records(golds, preds, chunks))
         prediction = np.empty(len(preds), dtype=object)
         prediction[:] = [tuple(p) for p in preds]  # element-wise: a list of lists would become 2-d
-        columns["prediction"] = prediction
-        return columns
+        records["prediction"] = prediction
+        return records
 
-    def example_metrics(self, task: TaskCard) -> dict[str, ExampleMetric]:
-        accuracy: ExampleMetric = ("ratio", "tokens_correct", "tokens")
+    def recipes(self, task: TaskCard) -> dict[str, RecipeData]:
+        """Token accuracy for metric accuracy; for f1 the chunk F1, precision and recall, and for POS
+        tags (no chunk prefixes) token accuracy beside them, as XTREME reports UD-POS."""
+        from xstilts.metrics.tagging import CHUNK_METRICS, TOKEN_ACCURACY
+
+        self._check_metric(task)
         if task.metric != "f1":
-            return {"accuracy": accuracy}
-        chunks = {
-            "f1": ("f1", "chunks_correct", "chunks_predicted", "chunks_gold"),
-            "precision": ("ratio", "chunks_correct", "chunks_predicted"),
-            "recall": ("ratio", "chunks_correct", "chunks_gold"),
-        }
-        return chunks if _is_chunk_tagging(_labels(task)) else {**chunks, "accuracy": accuracy}
+            return dict(TOKEN_ACCURACY)
+        return (
+            dict(CHUNK_METRICS) if _is_chunk_tagging(_labels(task)) else {**CHUNK_METRICS, **TOKEN_ACCURACY}
+        )
+
+    @staticmethod
+    def _check_metric(task: TaskCard) -> None:
+        if task.metric not in METRICS:
+            raise ConfigError(
+                f"task {task.name}", f"metric {task.metric!r} is not a tagging metric ({', '.join(METRICS)})"
+            )
 
 
 TAGGING = TaggingFormat()

@@ -18,19 +18,38 @@ All similarities are cosine: rows are L2-normalised here and searched with faiss
   * BUCC's threshold, in XTREME `utils_retrieve.bucc_eval`, is chosen on gold pairs (`bucc_optimize`)
     where gold is given and otherwise taken as passed in; `evaluate_retrieval.py` mines dev, then
     test, carrying the dev threshold over. `bucc_best_threshold` and `bucc_f1` are the two halves.
+
+Each metric is per query first (`tatoeba_hits`, `bucc_pair_counts`, `average_precisions_at_k`), and
+the score is its recipe over those records (`xstilts.results.recipes`): the percentage of queries
+whose neighbour is right, precision, recall and F1 of the summed pair counts, the mean AP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-import faiss
 import numpy as np
+
+from xstilts.results.recipes import RecipeData, Records, scores
 
 BuccCandidate = tuple[str, str, float]
 
+TATOEBA_METRICS: dict[str, RecipeData] = {"accuracy": ("mean", "correct")}
+BUCC_METRICS: dict[str, RecipeData] = {
+    "f1": ("f1", "pairs_correct", "pairs_predicted", "pairs_gold"),
+    "precision": ("ratio", "pairs_correct", "pairs_predicted"),
+    "recall": ("ratio", "pairs_correct", "pairs_gold"),
+}
+
+
+def map_metrics(k: int) -> dict[str, RecipeData]:
+    """mAP@k: the mean of the queries' `average_precision` (AP@k, 0-1), as a percentage."""
+    return {f"map@{k}": ("mean", "average_precision")}
+
 
 def _unit_rows(embeddings: np.ndarray, what: str) -> np.ndarray:
+    import faiss  # imported here: the recipes above are read without loading it
+
     if embeddings.ndim != 2:
         raise ValueError(f"{what}: expected a 2-d embedding matrix, got shape {embeddings.shape}")
     rows = np.array(embeddings, dtype=np.float32, order="C", copy=True)  # faiss normalises in place
@@ -40,6 +59,8 @@ def _unit_rows(embeddings: np.ndarray, what: str) -> np.ndarray:
 
 def _knn(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k most cosine-similar rows of `base` for each row of `queries` (both unit rows)."""
+    import faiss
+
     index = faiss.IndexFlatIP(base.shape[1])
     index.add(base)
     similarities, indices = index.search(queries, k)
@@ -53,16 +74,24 @@ def _check_dims(a: np.ndarray, b: np.ndarray, what: str) -> None:
         raise ValueError(f"{what}: nothing to search ({len(a)} queries, {len(b)} candidates)")
 
 
-def tatoeba_accuracy(query_emb: np.ndarray, cand_emb: np.ndarray, gold_index: Sequence[int]) -> float:
-    """Percentage of queries whose cosine nearest candidate is their gold candidate."""
+def tatoeba_hits(
+    query_emb: np.ndarray, cand_emb: np.ndarray, gold_index: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, whether its cosine nearest candidate is its gold one (0/1, int8), and that
+    candidate's row."""
     queries = _unit_rows(query_emb, "tatoeba_accuracy queries")
     candidates = _unit_rows(cand_emb, "tatoeba_accuracy candidates")
     _check_dims(queries, candidates, "tatoeba_accuracy")
     if len(gold_index) != len(queries):
         raise ValueError(f"tatoeba_accuracy: {len(queries)} queries but {len(gold_index)} gold indices")
     _, nearest = _knn(queries, candidates, 1)
-    correct = int(np.sum(nearest[:, 0] == np.asarray(gold_index)))
-    return 100.0 * correct / len(queries)
+    return (nearest[:, 0] == np.asarray(gold_index)).astype(np.int8), nearest[:, 0]
+
+
+def tatoeba_accuracy(query_emb: np.ndarray, cand_emb: np.ndarray, gold_index: Sequence[int]) -> float:
+    """Percentage of queries whose cosine nearest candidate is their gold candidate."""
+    correct, _ = tatoeba_hits(query_emb, cand_emb, gold_index)
+    return scores({"correct": correct}, TATOEBA_METRICS)["accuracy"]
 
 
 def _distinct_rows(texts: Sequence[str] | None, count: int) -> tuple[list[int], set[str]]:
@@ -180,19 +209,46 @@ def bucc_best_threshold(candidates: Sequence[BuccCandidate], gold_pairs: Iterabl
     return threshold
 
 
+def bucc_pair_counts(
+    candidates: Sequence[BuccCandidate],
+    gold_pairs: Iterable[tuple[str, str]],
+    threshold: float,
+    sources: Sequence[str] = (),
+) -> Records:
+    """Per source sentence, the pairs extracted at `threshold` (score at or above it, as a set), the
+    gold pairs and both, counted by source: `pairs_predicted`, `pairs_gold`, `pairs_correct`, with
+    `id` (the source) and `prediction` (its mined target, "" if none). Rows are `sources` in their
+    order, then any other source of a gold or extracted pair, sorted: every pair counts in a row."""
+    gold = _gold_set(gold_pairs)
+    extracted = {(src, tgt) for src, tgt, score in candidates if score >= threshold}
+    listed = list(sources)
+    rows = listed + sorted({src for src, _ in gold | extracted} - set(listed))
+    row_of = {src: row for row, src in enumerate(rows)}
+
+    def per_source(pairs: set[tuple[str, str]]) -> np.ndarray:
+        counts = np.zeros(len(rows), dtype=np.int32)
+        for src, _ in pairs:
+            counts[row_of[src]] += 1
+        return counts
+
+    targets: list[list[str]] = [[] for _ in rows]
+    for src, tgt in sorted(extracted):
+        targets[row_of[src]].append(tgt)
+    return {
+        "id": np.array(rows, dtype=object),
+        "pairs_correct": per_source(extracted & gold),
+        "pairs_predicted": per_source(extracted),
+        "pairs_gold": per_source(gold),
+        # Mining keeps one partner per sentence, so this is one id or "" (several would be joined).
+        "prediction": np.array([" ".join(t) for t in targets], dtype=object),
+    }
+
+
 def bucc_f1(
     candidates: Sequence[BuccCandidate], gold_pairs: Iterable[tuple[str, str]], threshold: float
 ) -> dict[str, float]:
-    """Precision, recall and F1 of the candidate pairs scoring at or above `threshold`."""
-    gold = _gold_set(gold_pairs)
-    extracted = {(src, tgt) for src, tgt, score in candidates if score >= threshold}
-    correct = len(gold & extracted)
-    if correct == 0:
-        return {"f1": 0.0, "precision": 0.0, "recall": 0.0}
-    precision, recall = correct / len(extracted), correct / len(gold)
-    f1 = 2 * precision * recall / (precision + recall)
-    # F1 first: the primary metric (tables and early stopping use the first one).
-    return {"f1": 100.0 * f1, "precision": 100.0 * precision, "recall": 100.0 * recall}
+    """F1, precision and recall of the candidate pairs scoring at or above `threshold`."""
+    return scores(bucc_pair_counts(candidates, gold_pairs, threshold), BUCC_METRICS)
 
 
 def average_precisions_at_k(
@@ -228,4 +284,5 @@ def mean_average_precision_at_k(
     query_emb: np.ndarray, cand_emb: np.ndarray, gold: Sequence[Collection[int]], k: int = 20
 ) -> float:
     """mAP@k as a percentage: the mean of `average_precisions_at_k` over the queries."""
-    return 100.0 * float(np.mean(average_precisions_at_k(query_emb, cand_emb, gold, k)))
+    precisions = average_precisions_at_k(query_emb, cand_emb, gold, k)
+    return scores({"average_precision": precisions}, map_metrics(k))[f"map@{k}"]

@@ -23,7 +23,13 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from xstilts.errors import ConfigError
+from xstilts.results.recipes import RecipeData, Records, scores
+
+# Both official scripts average each question's best F1 and exact match over the questions.
+QA_METRICS: dict[str, RecipeData] = {"f1": ("mean", "f1"), "exact_match": ("mean", "exact_match")}
 
 _ASCII_PUNCTUATION = frozenset(string.punctuation)
 _ENGLISH_ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -105,35 +111,46 @@ def _is_unanswerable(golds: Sequence[str]) -> bool:
     return all(g == "" for g in golds)  # also true for an empty list
 
 
-def _scores(
+def _question_scores(
     golds: Sequence[Sequence[str]], preds: Sequence[str], normalize: Callable[[str], str]
-) -> dict[str, float]:
+) -> Records:
+    """Each question's `f1` and `exact_match` (0-1, the best over its gold answers)."""
     if len(golds) != len(preds):
         raise ValueError(f"QA scoring: {len(golds)} gold answer lists but {len(preds)} predictions")
     if not golds:
         raise ValueError("QA scoring: no questions to score")
-    exact_total = f1_total = 0.0
+    exact, f1 = [], []
     for answers, prediction in zip(golds, preds, strict=True):
         normalized_prediction = normalize(prediction)
         if _is_unanswerable(answers):
             # evaluate-v2.0.py: the gold is [''], so EM and F1 are both "prediction is empty too".
             hit = float(normalized_prediction == "")
-            exact_total += hit
-            f1_total += hit
+            exact.append(hit)
+            f1.append(hit)
             continue
         normalized_golds = [normalize(a) for a in answers]
-        exact_total += max(float(normalized_prediction == g) for g in normalized_golds)
-        f1_total += max(_token_f1(normalized_prediction.split(), g.split()) for g in normalized_golds)
-    # F1 first: the primary metric (early stopping and tables use the first one).
-    return {"f1": 100.0 * f1_total / len(golds), "exact_match": 100.0 * exact_total / len(golds)}
+        exact.append(max(float(normalized_prediction == g) for g in normalized_golds))
+        f1.append(max(_token_f1(normalized_prediction.split(), g.split()) for g in normalized_golds))
+    return {"f1": np.array(f1, dtype=np.float64), "exact_match": np.array(exact, dtype=np.float64)}
+
+
+def squad_records(golds: Sequence[Sequence[str]], preds: Sequence[str]) -> Records:
+    """Per question, SQuAD v1.1 `f1` and `exact_match` (0-1; v2.0 rule for unanswerable questions:
+    gold `[]` or `[""]`)."""
+    return _question_scores(golds, preds, normalize_answer)
+
+
+def mlqa_records(golds: Sequence[Sequence[str]], preds: Sequence[str], lang: str) -> Records:
+    """Per question, MLQA `f1` and `exact_match` (0-1) for answers in language `lang`."""
+    mlqa_normalize_answer("", lang)  # rejects an unknown language before any scoring
+    return _question_scores(golds, preds, lambda text: mlqa_normalize_answer(text, lang))
 
 
 def squad_scores(golds: Sequence[Sequence[str]], preds: Sequence[str]) -> dict[str, float]:
-    """SQuAD v1.1 exact match and F1 (v2.0 rule for unanswerable questions: gold `[]` or `[""]`)."""
-    return _scores(golds, preds, normalize_answer)
+    """SQuAD v1.1 F1 and exact match (percentages; F1 first, the primary metric)."""
+    return scores(squad_records(golds, preds), QA_METRICS)
 
 
 def mlqa_scores(golds: Sequence[Sequence[str]], preds: Sequence[str], lang: str) -> dict[str, float]:
-    """MLQA exact match and F1 for answers in language `lang`."""
-    mlqa_normalize_answer("", lang)  # rejects an unknown language before any scoring
-    return _scores(golds, preds, lambda text: mlqa_normalize_answer(text, lang))
+    """MLQA F1 and exact match (percentages) for answers in language `lang`."""
+    return scores(mlqa_records(golds, preds, lang), QA_METRICS)

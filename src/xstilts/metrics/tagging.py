@@ -20,14 +20,30 @@ reproduces XTREME's 2020 POS numbers any more.
 For POS that F1 is not token accuracy: a run of equal tags ("NOUN NOUN") is one chunk that must
 match as a whole, and SCONJ/SYM ("S"ingle) and INTJ ("I"nside) get the handling of those prefixes.
 `pos_scores` reports that F1 (what XTREME publishes) next to plain token accuracy.
+
+Every score here is a recipe over per-sentence counts (`xstilts.results.recipes`): chunks found over
+all sentences joined, as seqeval finds them, and each counted in the sentence it starts in, so the
+summed counts are seqeval's and the F1 recipe computes F1 from them as seqeval does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from xstilts.results.recipes import RecipeData, Records, scores
 
 TagSequences = Sequence[Sequence[str]]
 Chunk = tuple[str, int, int]  # (type, first word, last word) over the sentences joined with 'O'
+
+# Micro F1 first (the primary metric), then precision and recall, of summed chunk counts.
+CHUNK_METRICS: dict[str, RecipeData] = {
+    "f1": ("f1", "chunks_correct", "chunks_predicted", "chunks_gold"),
+    "precision": ("ratio", "chunks_correct", "chunks_predicted"),
+    "recall": ("ratio", "chunks_correct", "chunks_gold"),
+}
+TOKEN_ACCURACY: dict[str, RecipeData] = {"accuracy": ("ratio", "tokens_correct", "tokens")}
 
 
 def _as_lists(golds: TagSequences, preds: TagSequences) -> tuple[list[list[str]], list[list[str]]]:
@@ -82,38 +98,65 @@ def seqeval_chunks(sentences: TagSequences) -> set[Chunk]:
     return chunks
 
 
-def entity_f1(golds: TagSequences, preds: TagSequences) -> dict[str, float]:
-    """Entity-level micro precision, recall and F1 on IOB2 tags, by seqeval (as XTREME's evaluation)."""
-    from seqeval.metrics import f1_score, precision_score, recall_score
+def entity_chunks(sentences: TagSequences) -> set[Chunk]:
+    """Entities of IOB2 tags as seqeval finds them (its default mode, as XTREME's evaluation)."""
+    from seqeval.metrics.sequence_labeling import get_entities
 
+    # seqeval joins a list of sentences with an 'O' after each, as `seqeval_chunks` does.
+    return set(get_entities([list(sentence) for sentence in sentences]))
+
+
+def chunk_records(
+    golds: TagSequences, preds: TagSequences, chunks: Callable[[TagSequences], set[Chunk]]
+) -> Records:
+    """Per sentence, `chunks_correct`, `chunks_predicted` and `chunks_gold`: the chunks `chunks`
+    finds over all sentences joined, each counted in the sentence it starts in, so the sums are the
+    counts of the joined sequences whatever the tags."""
     gold_lists, pred_lists = _as_lists(golds, preds)
-    # F1 first: the primary metric (early stopping and tables use the first one).
+    gold_chunks, pred_chunks = chunks(gold_lists), chunks(pred_lists)
+    # Both joins put one 'O' after every sentence: sentence k starts at sum(len + 1) before it.
+    starts = np.cumsum([0] + [len(g) + 1 for g in gold_lists[:-1]])
+
+    def per_sentence(found: set[Chunk]) -> np.ndarray:
+        begins = np.array([begin for _, begin, _ in found], dtype=np.int64)
+        sentence = np.searchsorted(starts, begins, side="right") - 1
+        return np.bincount(sentence, minlength=len(gold_lists)).astype(np.int32)
+
     return {
-        "f1": 100.0 * f1_score(gold_lists, pred_lists, zero_division=0),
-        "precision": 100.0 * precision_score(gold_lists, pred_lists, zero_division=0),
-        "recall": 100.0 * recall_score(gold_lists, pred_lists, zero_division=0),
+        "chunks_correct": per_sentence(gold_chunks & pred_chunks),
+        "chunks_predicted": per_sentence(pred_chunks),
+        "chunks_gold": per_sentence(gold_chunks),
     }
 
 
-def pos_chunk_f1(golds: TagSequences, preds: TagSequences) -> dict[str, float]:
-    """Precision, recall and F1 over seqeval 0.0.12 chunks of bare UPOS tags (XTREME's UD-POS score)."""
+def token_records(golds: TagSequences, preds: TagSequences) -> Records:
+    """Per sentence, `tokens_correct` (words whose predicted tag is the gold one) and `tokens`."""
     gold_lists, pred_lists = _as_lists(golds, preds)
-    gold_chunks, pred_chunks = seqeval_chunks(gold_lists), seqeval_chunks(pred_lists)
-    correct = len(gold_chunks & pred_chunks)
-    precision = correct / len(pred_chunks) if pred_chunks else 0.0
-    recall = correct / len(gold_chunks) if gold_chunks else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-    return {"f1": 100.0 * f1, "precision": 100.0 * precision, "recall": 100.0 * recall}
+    return {
+        "tokens_correct": np.array(
+            [
+                sum(g == p for g, p in zip(gs, ps, strict=True))
+                for gs, ps in zip(gold_lists, pred_lists, strict=True)
+            ],
+            dtype=np.int32,
+        ),
+        "tokens": np.array([len(g) for g in gold_lists], dtype=np.int32),
+    }
+
+
+def entity_f1(golds: TagSequences, preds: TagSequences) -> dict[str, float]:
+    """Entity-level micro F1, precision and recall on IOB2 tags: seqeval's entities and formula."""
+    return scores(chunk_records(golds, preds, entity_chunks), CHUNK_METRICS)
+
+
+def pos_chunk_f1(golds: TagSequences, preds: TagSequences) -> dict[str, float]:
+    """F1, precision and recall over seqeval 0.0.12 chunks of bare UPOS tags (XTREME's UD-POS score)."""
+    return scores(chunk_records(golds, preds, seqeval_chunks), CHUNK_METRICS)
 
 
 def token_accuracy(golds: TagSequences, preds: TagSequences) -> float:
     """Percentage of words whose predicted tag equals the gold tag."""
-    gold_lists, pred_lists = _as_lists(golds, preds)
-    total = sum(len(g) for g in gold_lists)
-    correct = sum(
-        g == p for gs, ps in zip(gold_lists, pred_lists, strict=True) for g, p in zip(gs, ps, strict=True)
-    )
-    return 100.0 * correct / total
+    return scores(token_records(golds, preds), TOKEN_ACCURACY)["accuracy"]
 
 
 def pos_scores(golds: TagSequences, preds: TagSequences) -> dict[str, float]:

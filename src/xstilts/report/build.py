@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.errors import ConfigError
-from xstilts.pipeline.store import STORE_NAME, ResultsStore
 from xstilts.report.compare import Comparer
 from xstilts.report.design import PRETRAINED, Design, card_formats, load_design, resolve_baseline
 from xstilts.report.evidence import MIN_SEEDS, ExampleSource
@@ -24,6 +23,7 @@ from xstilts.report.model import ArmSummary, Curve, Report, Section, StudyReport
 from xstilts.report.scaling import scaling_specs
 from xstilts.report.sections import Gathered, gather_sections, robustness_rows, score_tables, seed_order, slug
 from xstilts.report.summary import benchmark_tables, heat_map, primary_sections, split_rows
+from xstilts.results.store import STORE_NAME, ResultsStore
 from xstilts.results.tables import current_rows
 
 _VARIABLES = ("volume", "tasks", "mix")
@@ -213,7 +213,7 @@ def _statistics(comparer: Comparer) -> str:
         "interval excludes 0. "
         "With several seeds, a seed term is added: the seeds' variance beyond their example noise, "
         "drawn as Student's t (Welch's degrees of freedom); a trained arm with one seed is given the "
-        "seed variance of the arm it is compared with (xstilts.report.stats says why). Where neither "
+        "seed variance of the arm it is compared with (xstilts.stats says why). Where neither "
         "side has several seeds, there is no seed term: the interval covers test-set noise only, not "
         "what another training seed would change"
     ]

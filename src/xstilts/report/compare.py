@@ -24,15 +24,9 @@ from xstilts.report.evidence import Evidence, ExampleSource, arm_is_fixed, seed_
 from xstilts.report.model import CurvePoint, Delta, DeltaRow
 from xstilts.report.scaling import CurveSpec
 from xstilts.report.sections import Gathered, seed_averages
-from xstilts.report.stats import (
-    Interval,
-    Resampled,
-    compare,
-    mcnemar_if_binary,
-    pool,
-    resample_examples,
-    summarise,
-)
+from xstilts.stats.intervals import Interval, compare, summarise
+from xstilts.stats.mcnemar import mcnemar_if_binary
+from xstilts.stats.resampling import Resampled, pool, resample_examples
 
 
 class Comparer:

@@ -1,14 +1,14 @@
 """What the report's statistics resample for one arm of one evaluated task: the seam between the
-store and `xstilts.report.stats`.
+store and `xstilts.stats`.
 
 `Evidence.by_language[lang]` is an array in the form every function of `stats` takes,
-(n_seeds, n_examples[, width]), with the `stats` metric that scores it. It comes from one of two
-places, chosen per arm and task:
+(n_seeds, n_examples[, width]), with the metric that scores it. It comes from one of two places,
+chosen per arm and task:
 
-  * per-example scores (`ResultsStore.examples`: the Parquet files the evaluations wrote): rows
-    are examples aligned by id with the other arms, and each example metric recipe
-    (`xstilts.formats.base.ExampleMetric`) maps to a `stats` metric (`recipe_metric`). Intervals
-    then resample examples, and seeds where there are several.
+  * per-example records (`ResultsStore.examples`: the Parquet files the evaluations wrote): rows
+    are examples aligned by id with the other arms, and the values are the columns the metric's
+    recipe sums, scored by that recipe's own metric (`xstilts.results.recipes`), the one the
+    evaluation was scored with. Intervals then resample examples, and seeds where there are several.
   * otherwise the store's rows alone (a store from before per-example files, or an evaluation whose
     file is unusable): each seed's score as one "example", (n_seeds, 1), scored by their mean. The
     same `stats` functions then resample seeds only: an interval over seeds, which says nothing
@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from xstilts.errors import XstiltsError
-from xstilts.report.scores import F1_FROM_COUNTS, MEAN, PERCENT, RATIO, Metric
+from xstilts.results.recipes import MEAN, Metric, Recipe
 
 Level = Literal["examples", "seeds"]
 # Fewest seeds of a trained arm for a seed-only interval (a t-interval over seeds). Two seeds give
@@ -37,17 +37,15 @@ Level = Literal["examples", "seeds"]
 MIN_SEEDS = 3
 
 
-def recipe_metric(recipe: Sequence[str]) -> tuple[Metric, list[str]] | None:
-    """The `stats` metric of an example metric recipe, and the columns it sums (in its order); None
-    for a recipe no bootstrap here handles (perplexity is not a sum's linear function)."""
-    kind, *columns = recipe
-    if kind == "mean" and len(columns) == 1:
-        return PERCENT, columns  # 100 * sum / rows, as metrics_from_examples
-    if kind == "f1" and len(columns) == 3:
-        return F1_FROM_COUNTS, columns
-    if kind == "ratio" and len(columns) == 2:
-        return RATIO, columns
-    return None
+def _resampled_recipe(data: Sequence[str] | None) -> Recipe | None:
+    """The recipe of a stored metric, None where the report's statistics do not apply: an unknown
+    recipe, or a metric where lower is better (perplexity), which their one-sided tests and gains
+    would read backwards."""
+    try:
+        recipe = Recipe.of(data) if data else None
+    except ValueError:
+        return None
+    return recipe if recipe is not None and recipe.metric.higher_is_better else None
 
 
 @dataclass(frozen=True)
@@ -138,12 +136,12 @@ class ExampleSource:
         if any({e.seed for e in found} != set(seeds) for found in by_language.values()):
             self.problems.append(f"{where}: per-example scores of only some seeds or languages")
             return None
-        recipe = chosen[0].metrics.get(metric)
-        mapped = recipe_metric(recipe) if recipe else None
-        if mapped is None:
-            self.problems.append(f"{where}: no bootstrap for metric {metric} (recipe {recipe})")
+        data = chosen[0].metrics.get(metric)
+        recipe = _resampled_recipe(data)
+        if recipe is None:
+            self.problems.append(f"{where}: no bootstrap for metric {metric} (recipe {data})")
             return None
-        stats_metric, columns = mapped
+        stats_metric = recipe.metric
         arrays: dict[str, NDArray[np.float64]] = {}
         for lang, found in by_language.items():
             per_seed = []
@@ -153,7 +151,7 @@ class ExampleSource:
                 if order is None:
                     self.problems.append(f"{where} {lang}: examples differ from the other arms'")
                     return None
-                values = np.stack([np.asarray(e.columns[c], dtype=np.float64) for c in columns], axis=-1)
+                values = recipe.values(e.columns)
                 per_seed.append(values[order] if stats_metric.width > 1 else values[order, 0])
             arrays[lang] = np.stack(per_seed)
             try:

@@ -12,7 +12,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from xstilts.report.scores import MEAN, Mean, Metric, as_seeds
+from xstilts.results.recipes import MEAN, Mean, Metric
+from xstilts.stats.seed_scores import as_seeds
 
 Alternative = Literal["two-sided", "greater", "less"]
 
