@@ -147,7 +147,7 @@ def test_no_module_over_400_lines() -> None:
 
 FORMAT_NAMES = ("classification", "multiple_choice", "span_qa", "tagging", "retrieval", "masked_lm")
 BRANCH = re.compile(
-    r"format\w*\s*(==|!=)\s*[\"'](" + "|".join(FORMAT_NAMES) + r")[\"']"
+    r"(format|fmt)\w*\s*(==|!=)\s*[\"'](" + "|".join(FORMAT_NAMES) + r")[\"']"
     r"|[\"'](" + "|".join(FORMAT_NAMES) + r")[\"']\s*(==|!=)\s*\w*format"
 )
 

@@ -60,7 +60,8 @@ def test_retrieval_on_real_data(task, split, lang, registry, tiny) -> None:
     card = registry.card(task)
     corpus = registry.load(task, split, lang)
     assert isinstance(corpus, RetrievalCorpus) and len(corpus) == 1000
-    scores = get_format(card.format).evaluate(tiny.encoder, tiny.tokenizer, corpus.head(100), card, layer=2)
+    scored = get_format(card.format).evaluate(tiny.encoder, tiny.tokenizer, corpus.head(100), card, layer=2)
+    scores = scored.scores
     assert 0.0 <= scores["accuracy"] <= 100.0
 
 
@@ -69,5 +70,5 @@ def test_bucc_on_real_data(registry, tiny) -> None:
     corpus = registry.load("bucc", "dev", "zh")
     assert len(corpus.gold) == 257
     small = corpus.head(300)
-    scores = get_format("retrieval").evaluate(tiny.encoder, tiny.tokenizer, small, card, layer=1)
+    scores = get_format("retrieval").evaluate(tiny.encoder, tiny.tokenizer, small, card, layer=1).scores
     assert {"f1", "precision", "recall"} <= set(scores)

@@ -323,7 +323,7 @@ def test_run_study_fills_the_store_as_it_goes(
     from test_pipeline import STUDY, write_study
 
     from xstilts.config.study import load_study
-    from xstilts.engine import runner
+    from xstilts.engine import runner, training
 
     small = {**STUDY, "arms": [STUDY["arms"][0]], "retrieval": []}
     study, registry = load_study(write_study(tmp_path, shared_data, small))
@@ -353,7 +353,7 @@ def test_run_study_fills_the_store_as_it_goes(
     def killed(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner, "train_phase", killed)
+    monkeypatch.setattr(training, "_train_and_commit", killed)
     killed_study = {
         **small,
         "name": "killed",
