@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # torch is pinned here, not in pyproject: an unpinned torch pulls gigabytes of CUDA packages.
 TORCH := torch==2.13.0
 
-.PHONY: install demo test lint bench clean browser
+.PHONY: install demo test test-fast lint bench clean browser
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# The fast tier, for iterating: no training, no whole real data files (under 2 minutes on 2 cores).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # The report's test renders the page in headless Chromium (Debian's package). Installed once where
 # this user may use apt; elsewhere that one test is skipped, saying why.

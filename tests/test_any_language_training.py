@@ -37,6 +37,7 @@ def settings(workspace: Workspace, task: str) -> FeatureSettings:
     return FEATURES.settings(workspace.registry.card(task).format)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("selection", SELECTIONS, ids=[s.task for s in SELECTIONS])
 def test_selected_languages_are_mixed_in(selection: DataSelection, workspace: Workspace, tiny) -> None:
     task_settings = settings(workspace, selection.task)
@@ -56,6 +57,7 @@ def test_selected_languages_are_mixed_in(selection: DataSelection, workspace: Wo
     assert {f["example_index"] for f in features} == set(range(len(examples)))
 
 
+@pytest.mark.slow
 def test_subsets_are_nested_and_repeatable(workspace: Workspace, tiny) -> None:
     def ids(size: int, seed: int = 0) -> list[str]:
         selection = DataSelection(task="panx", split="train", languages=["de"], size=size, seed=seed)
@@ -68,6 +70,7 @@ def test_subsets_are_nested_and_repeatable(workspace: Workspace, tiny) -> None:
     assert ids(50, seed=1) != small
 
 
+@pytest.mark.slow
 def test_multi_task_training_over_every_format_in_several_languages(workspace: Workspace, tiny) -> None:
     """The paper's multi-task arm mixes formats: one head each, batches drawn by the sampler."""
     loaded_encoder = copy.deepcopy(tiny.encoder)

@@ -322,6 +322,7 @@ def test_bucc_counts_per_source_sentence(how: str) -> None:
     assert_reproduces(columns, RETRIEVAL.recipes(_card("bucc_f1")), scores)
 
 
+@pytest.mark.slow
 def test_bucc_on_real_data(registry: TaskRegistry) -> None:
     corpus = registry.load("bucc", "dev", "zh").head(3000)
     scored = score_bucc(corpus, ngram_embed)
@@ -331,6 +332,7 @@ def test_bucc_on_real_data(registry: TaskRegistry) -> None:
     assert_reproduces(columns, RETRIEVAL.recipes(registry.card("bucc")), scores)
 
 
+@pytest.mark.slow
 def test_lareqa_average_precision_per_question(registry: TaskRegistry) -> None:
     card = registry.card("lareqa")
     languages = ["de", "en", "es"]
@@ -497,6 +499,7 @@ def example_files(out: Path) -> dict[str, Path]:
     }
 
 
+@pytest.mark.slow
 def test_study_leaves_example_files(study_run) -> None:
     _, _, out, rows, _ = study_run
     files = example_files(out)
@@ -527,6 +530,7 @@ def test_study_leaves_example_files(study_run) -> None:
     assert pawsx == [dev[i].id for i in keep]
 
 
+@pytest.mark.slow
 def test_store_returns_the_examples_of_a_study(study_run) -> None:
     _, _, out, _, _ = study_run
     store = ResultsStore(out / STORE_NAME, create=False)
@@ -549,6 +553,7 @@ def test_store_returns_the_examples_of_a_study(study_run) -> None:
     assert by_phase["pretrained"].seed is None and by_phase["target"].seed == 3
 
 
+@pytest.mark.slow
 def test_rerun_reuses_example_files_and_redoes_missing_ones(study_run) -> None:
     from xstilts.engine.runner import run_study
 

@@ -31,6 +31,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example_study_plans(name: str, shared_data: Path, tmp_path: Path) -> None:
     study, registry = load_study(STUDIES / f"{name}.yaml", shared_data)
@@ -50,6 +51,7 @@ def test_every_study_file_is_planned_here() -> None:
     assert {p.stem for p in STUDIES.glob("*.yaml")} == set(EXPECTED)
 
 
+@pytest.mark.slow
 def test_smoke_study_runs_in_minutes(shared_data: Path, tmp_path: Path, cache_dir: Path) -> None:
     study, registry = load_study(STUDIES / "smoke.yaml", shared_data)
     started = time.perf_counter()
@@ -140,6 +142,7 @@ def test_combinations_expand_to_arms(shared_data: Path, tmp_path: Path) -> None:
         load_study(bad)
 
 
+@pytest.mark.slow
 def test_smoke_study_on_a_local_ray(shared_data: Path, tmp_path: Path, cache_dir: Path) -> None:
     """`--executor ray`: the arms x seeds of the smoke study spread over a local Ray, one core each."""
     import ray

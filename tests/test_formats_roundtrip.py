@@ -104,6 +104,7 @@ def mean_loss(model: TaskModel, fmt, task: str, features, pad_id: int) -> float:
         return float(fmt.loss(model(task, batch), batch))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("format_name", list(CASES))
 def test_train_save_load_same_predictions(format_name: str, tiny, tmp_path: Path) -> None:
     examples, extra = CASES[format_name]

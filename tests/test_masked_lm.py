@@ -115,6 +115,7 @@ def test_plain_text_reader_rejects_bad_max_lines(tmp_path: Path, value) -> None:
 # ----------------------------------------------------------------------------- masking
 
 
+@pytest.mark.slow
 def test_masking_takes_15_percent_of_non_special_tokens_80_10_10(tiny) -> None:
     tokenizer = tiny.tokenizer
     features = MLM.featurize(EXAMPLES, tokenizer, CARD, SETTINGS)
@@ -255,6 +256,7 @@ def test_task_model_ties_masked_lm_heads(tiny) -> None:
 # ----------------------------------------------------------------------------- training, save, load
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_and_reloads_to_the_same_predictions(tiny, tmp_path: Path) -> None:
     features = MLM.featurize(EXAMPLES, tiny.tokenizer, CARD, SETTINGS)
     encoder = copy.deepcopy(tiny.encoder)

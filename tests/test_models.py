@@ -176,6 +176,7 @@ def test_preset_parameter_counts_match_built_models() -> None:
 # ----------------------------------------------------------------------------- path: and hf:
 
 
+@pytest.mark.slow
 def test_hf_spec_loads_from_offline_hub_cache(
     tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -199,6 +200,7 @@ def test_hf_spec_loads_from_offline_hub_cache(
     assert "hf:xstilts-test/not-cached" in str(error.value)
 
 
+@pytest.mark.slow
 def test_path_spec_loads_and_reports_missing_pieces(tiny_dir: Path, tmp_path: Path) -> None:
     loaded = load_model(f"path:{tiny_dir}")
     assert loaded.local_dir == tiny_dir.resolve()

@@ -48,6 +48,7 @@ def write_study(tmp_path: Path, shared_data: Path, study: dict = STUDY) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_three_phases_end_to_end_and_reuse(tmp_path: Path, shared_data: Path, cache_dir: Path) -> None:
     study, registry = load_study(write_study(tmp_path, shared_data))
     out = tmp_path / "out"
@@ -93,6 +94,7 @@ def test_three_phases_end_to_end_and_reuse(tmp_path: Path, shared_data: Path, ca
     assert sorted(map(json.dumps, again)) == sorted(map(json.dumps, rows))
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers_on_cpu(tmp_path: Path, shared_data: Path, cache_dir: Path) -> None:
     small = {**STUDY, "arms": [STUDY["arms"][0]], "retrieval": []}
     study, registry = load_study(write_study(tmp_path, shared_data, small))

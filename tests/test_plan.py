@@ -55,6 +55,7 @@ def test_plan_lists_each_run_once_with_its_cost(tmp_path: Path, shared_data: Pat
     assert plan_summary(plan)["examples_to_process"] == sum(r.cost for r in plan)
 
 
+@pytest.mark.slow
 def test_plan_matches_what_run_trains(tmp_path: Path, shared_data: Path, cache_dir: Path) -> None:
     small = {**STUDY, "targets": [{**STUDY["targets"][0], "training": {"epochs": 1}}]}
     study, registry = load_study(write_study(tmp_path, shared_data, small))
@@ -70,6 +71,7 @@ def test_plan_matches_what_run_trains(tmp_path: Path, shared_data: Path, cache_d
     assert config["train"]["epochs"] == 1.0
 
 
+@pytest.mark.slow
 def test_a_target_trained_on_another_tasks_data(tmp_path: Path, shared_data: Path, cache_dir: Path) -> None:
     design = {**STUDY, "arms": [{"name": "none"}], "retrieval": [], "targets": QA_TARGETS}
     study, registry = load_study(write_study(tmp_path, shared_data, design))

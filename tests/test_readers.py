@@ -590,6 +590,7 @@ def test_every_real_file_of_these_formats_is_in_the_tables() -> None:
     assert names("xtreme/xnli", "*.tsv") == {f"dev-{lang}" for lang in XNLI_LANGS}
 
 
+@pytest.mark.slow
 @needs_data
 @pytest.mark.parametrize(
     ("folder", "name"), [("udpos", name) for name in UDPOS] + [("panx", name) for name in PANX]

@@ -65,6 +65,7 @@ def test_retrieval_on_real_data(task, split, lang, registry, tiny) -> None:
     assert 0.0 <= scores["accuracy"] <= 100.0
 
 
+@pytest.mark.slow
 def test_bucc_on_real_data(registry, tiny) -> None:
     card = registry.card("bucc")
     corpus = registry.load("bucc", "dev", "zh")

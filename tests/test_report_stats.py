@@ -311,6 +311,7 @@ def test_nothing_varies_nothing_tested() -> None:
     assert math.isnan(five.p_value) and five.mcnemar.p_value == pytest.approx(2 / 32)
 
 
+@pytest.mark.slow
 def test_null_rejection_with_several_seeds_and_seed_variance() -> None:
     # 200 data sets: both arms the same system, 3 seeds each, a seed effect on the latent scale and
     # per-seed example noise. A valid test at 0.05 rejects about 10 (binomial sd about 3); resampling

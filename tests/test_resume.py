@@ -80,6 +80,7 @@ def run(tiny, task_data, fmt, checkpoint=None, config=CONFIG):
     return model, result
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_after", [3, 9])
 def test_an_interrupted_run_resumes_to_the_same_weights(
     tiny, task_data, tmp_path: Path, stop_after: int
@@ -150,6 +151,7 @@ def values(out: Path) -> list[tuple]:
     return sorted((r["arm"], r["phase"], r["task"], r["language"], r["metric"], r["value"]) for r in rows)
 
 
+@pytest.mark.slow
 def test_kill_9_at_several_points_then_the_same_results(
     tmp_path: Path, shared_data: Path, cache_dir: Path
 ) -> None:
@@ -191,6 +193,7 @@ def test_kill_9_at_several_points_then_the_same_results(
     assert values(out) == values(reference)
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_output_train_each_run_once(
     tmp_path: Path, shared_data: Path, cache_dir: Path
 ) -> None:

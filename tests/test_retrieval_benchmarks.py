@@ -333,6 +333,7 @@ def _first_paragraphs(corpus: RetrievalCorpus, paragraphs: int) -> RetrievalCorp
     )
 
 
+@pytest.mark.slow
 def test_lareqa_pool_on_real_data_with_the_tiny_model(xquad_r: dict[str, RetrievalCorpus], tiny) -> None:
     parts = {lang: _first_paragraphs(corpus, 3) for lang, corpus in xquad_r.items()}
     pool = pool_languages(parts)
