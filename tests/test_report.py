@@ -20,7 +20,6 @@ from matplotlib.text import Text
 from xstilts.cli import main
 from xstilts.report.blocks import FigureRef, Table, recorded
 from xstilts.report.build import build_report
-from xstilts.report.design import load_design
 from xstilts.report.evidence import MIN_SEEDS
 from xstilts.report.figures import heat_map_figure
 from xstilts.report.html import table_html
@@ -29,6 +28,7 @@ from xstilts.report.markdown import FIGURE_DIR, report_markdown
 from xstilts.report.model import HeatMap, Section, StudyReport
 from xstilts.report.scaling import scaling_specs
 from xstilts.report.site import REPORT_DIR, write_site
+from xstilts.report.study_file import describe_arm, load_study_json
 from xstilts.results.example_files import write_examples_file
 from xstilts.results.recipes import PERCENT
 from xstilts.results.store import STORE_NAME, ResultsStore
@@ -245,8 +245,8 @@ def test_scaling_variables_come_from_the_study(tmp_path: Path) -> None:
     ]
     study = {"name": "s", "model": "bundled:me5-small", "arms": arms, "targets": [{"task": "pawsx"}]}
     (tmp_path / "study.json").write_text(json.dumps(study), encoding="utf-8")
-    design = load_design(tmp_path)
-    assert design.baselines == ["none"] and design.arm("en2-es1").describe() == "xnli dev (en 600, es 300)"
+    design = load_study_json(tmp_path)
+    assert design.baselines == ["none"] and describe_arm(design.arm("en2-es1")) == "xnli dev (en 600, es 300)"
     specs = {(s.variable, s.x_label): s for s in scaling_specs(design, [a["name"] for a in arms])}
     mix = specs[("mix", "en share of the intermediate examples (%)")]
     assert mix.points == ((0.0, ("es",)), (66.67, ("en2-es1",)), (100.0, ("en",)))

@@ -1,4 +1,4 @@
-"""The study file: a short YAML design that xstilts turns into phase runs.
+"""The study file: a short YAML description of the runs to compare, which xstilts turns into phase runs.
 
     # xstilts run studies/nli-vs-none.yaml --out runs/nli-vs-none
     name: nli-vs-none
@@ -51,6 +51,15 @@ class Arm(Strict):
     intermediate: list[DataSelection] = []
     # Keys of `intermediate_training` that differ for this arm (e.g. epochs for a small task).
     training: dict[str, Any] = {}
+
+    @property
+    def is_baseline(self) -> bool:
+        """No intermediate phase: what the other arms are compared with."""
+        return not self.intermediate
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(s.task for s in self.intermediate))
 
 
 class Combinations(Strict):
@@ -185,6 +194,13 @@ class Study(Strict):
 
     def all_arms(self) -> list[Arm]:
         return [*self.arms, *(arm for c in self.combinations for arm in c.arms())]
+
+    def arm(self, name: str) -> Arm | None:
+        return next((a for a in self.all_arms() if a.name == name), None)
+
+    @property
+    def baselines(self) -> list[str]:
+        return [a.name for a in self.all_arms() if a.is_baseline]
 
     def intermediate_config(self, arm: Arm) -> TrainConfig:
         return TrainConfig.model_validate({**self.intermediate_training.model_dump(), **arm.training})

@@ -33,7 +33,7 @@ import xstilts
 from xstilts.config.cards import TaskCard
 from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.config.selection import DataSelection
-from xstilts.config.study import Retrieval
+from xstilts.config.study import Retrieval, Study
 from xstilts.errors import ConfigError, XstiltsError
 from xstilts.export.xtreme_layout import (
     FOLDERS,
@@ -47,7 +47,7 @@ from xstilts.export.xtreme_layout import (
 from xstilts.formats import format_info
 from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED
 from xstilts.report.build import open_store
-from xstilts.report.design import PRETRAINED, Design, load_design
+from xstilts.report.study_file import PRETRAINED, load_study_json
 from xstilts.results.example_files import read_examples_file
 from xstilts.results.tables import current_rows
 
@@ -82,12 +82,12 @@ def export_xtreme(
         raise ConfigError(f"--study {name}", f"no such study in {store.path} (it has {', '.join(names)})")
     rows, _ = current_rows(store.rows(study=name))
     arm, seed = _arm_and_seed(rows, name, arm, seed)
-    design = load_design(out_dir)
-    if design is not None and design.name != name:
-        design = None  # study.json describes the study that last ran in OUT, not this one
-    card_dirs = [BUILTIN_CARDS] if design is None or design.study.builtin_tasks else []
-    card_dirs += design.study.task_dirs if design else []
-    registry = TaskRegistry(Path(data_dir or (design.study.data_dir if design else None) or "."), card_dirs)
+    resolved = load_study_json(out_dir)
+    if resolved is not None and resolved.name != name:
+        resolved = None  # study.json describes the study that last ran in OUT, not this one
+    card_dirs = [BUILTIN_CARDS] if resolved is None or resolved.builtin_tasks else []
+    card_dirs += resolved.task_dirs if resolved else []
+    registry = TaskRegistry(Path(data_dir or (resolved.data_dir if resolved else None) or "."), card_dirs)
     # Only the run each evaluation last recorded (a study edited under its name keeps older runs).
     current = {(r["arm"], r["phase"], r["seed"], r["task"], r["split"], r["run"]) for r in rows}
     key = ("arm", "phase", "seed", "task", "split", "run")
@@ -97,7 +97,7 @@ def export_xtreme(
             if tuple(p[k] for k in key) in current and (p["seed"] == seed or who == PRETRAINED):
                 found[p["task"]].append(p)
     # An arm without an intermediate phase encodes with the pretrained model until its target phase.
-    baseline = design is not None and any(a.name == arm and a.is_baseline for a in design.arms)
+    baseline = resolved is not None and any(a.name == arm and a.is_baseline for a in resolved.arms)
     # The BUCC evaluations whose threshold was tuned on the pairs they score (a flag row in the store).
     tuned = {(*(r[k] for k in key), r["language"]) for r in rows if r["metric"] == TUNED_ON_SCORED}
     exported: list[tuple[TaskExport, dict[str, bytes]]] = []
@@ -116,7 +116,7 @@ def export_xtreme(
                 if p["phase"] == phase:
                     splits[p["split"]].append(p)
             for split, chosen in splits.items():
-                done = _export_split(registry, design, task, split, chosen, tuned)
+                done = _export_split(registry, resolved, task, split, chosen, tuned)
                 if isinstance(done, str):
                     skipped[task] = done
                 else:
@@ -198,7 +198,7 @@ def _arm_and_seed(
 
 def _export_split(
     registry: TaskRegistry,
-    design: Design | None,
+    resolved: Study | None,
     task: str,
     split: str,
     chosen: list[dict[str, Any]],
@@ -224,7 +224,7 @@ def _export_split(
         english = _english(registry, split, lang) if task == "tatoeba" else None
         contents[lang] = file_content(task, columns, english, f"{p['path']} ({lang})")
         done.counts[lang] = len(columns["id"])
-        why = _subset(design, card, task, split, lang, done.counts[lang])
+        why = _subset(resolved, card, task, split, lang, done.counts[lang])
         if why:
             done.subset.setdefault(why, []).append(lang)
         if (*(p[k] for k in ("arm", "phase", "seed", "task", "split", "run")), lang) in tuned:
@@ -234,22 +234,22 @@ def _export_split(
 
 
 def _subset(
-    design: Design | None, card: TaskCard, task: str, split: str, lang: str, count: int
+    resolved: Study | None, card: TaskCard, task: str, split: str, lang: str, count: int
 ) -> str | None:
     """Why the evaluation of `lang` is (or may be) not the whole split; None when it is."""
     published = card.splits[split].examples.get(lang) if split in card.splits else None
     if published is not None:  # every example there, in file order whatever the selection said
         return None if count == published else f"{count} of the {published} examples the split has"
     # No published count (udpos, panx, ...): only the study's own selection tells.
-    if design is None:
+    if resolved is None:
         return "no study.json of this study, so whether the whole split was evaluated is unknown"
     # A retrieval task is chosen in study.json's `retrieval` whichever phase's encoder it ran after;
     # every other task in `targets`.
     chosen: list[Retrieval | DataSelection]
     if format_info(card.format).retrieval:
-        chosen = [r for r in design.study.retrieval if r.task == task and r.split == split]
+        chosen = [r for r in resolved.retrieval if r.task == task and r.split == split]
     else:
-        chosen = [t.evaluate for t in design.study.targets if t.task == task and t.evaluate.split == split]
+        chosen = [t.evaluate for t in resolved.targets if t.task == task and t.evaluate.split == split]
     if not chosen:
         return "study.json names no such evaluation, so whether it was the whole split is unknown"
     given = [s.model_dump() for s in chosen]

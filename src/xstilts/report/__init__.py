@@ -1,6 +1,6 @@
 """Reports on a study's results: `xstilts report DIR` (DIR/report/index.html, or Markdown).
 
-design    study.json read through the study schema: the arms, the baseline
+study_file study.json read through the study schema: the arms, the baseline
 scaling   the scaling variables the arms vary (volume, tasks, mix)
 sections  the store's rows per evaluated task: score tables (arms x languages), robustness
 evidence  what the bootstrap resamples: per-example scores when stored, else seed-level scores

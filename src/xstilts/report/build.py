@@ -1,11 +1,11 @@
-"""A study's report from its output directory: the results store, and `study.json` for its design.
+"""A study's report from its output directory: the results store, and `study.json` for its resolved.
 
     report = build_report(Path("runs/x"))            # every study in runs/x/results.sqlite
     write_site(report, Path("runs/x/report"))        # xstilts.report.site: index.html + figures
 
 Only the store's current rows count (`current_rows`: a study edited under the same name keeps its
 older runs' numbers in the store, but they are not extra seeds). `study.json` describes the study
-that last ran in the directory; another study in the same store is reported without a design (no
+that last ran in the directory; another study in the same store is reported without a resolved (no
 baseline unless `--baseline` names one, no scaling curves).
 """
 
@@ -15,13 +15,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.study import Study
 from xstilts.errors import ConfigError
 from xstilts.report.compare import Comparer
-from xstilts.report.design import PRETRAINED, Design, card_formats, load_design, resolve_baseline
 from xstilts.report.evidence import MIN_SEEDS, ExampleSource
 from xstilts.report.model import ArmSummary, Curve, Report, Section, StudyReport
 from xstilts.report.scaling import scaling_specs
 from xstilts.report.sections import Gathered, gather_sections, robustness_rows, score_tables, seed_order, slug
+from xstilts.report.study_file import (
+    PRETRAINED,
+    card_formats,
+    describe_arm,
+    load_study_json,
+    resolve_baseline,
+)
 from xstilts.report.summary import benchmark_tables, heat_map, primary_sections, split_rows
 from xstilts.results.store import STORE_NAME, ResultsStore
 from xstilts.results.tables import current_rows
@@ -67,23 +74,23 @@ def build_report(
     if study is not None and study not in names:
         raise ConfigError(f"--study {study}", f"no such study in {store.path} (it has {', '.join(names)})")
     chosen = [study] if study else names
-    design = load_design(out_dir)
-    formats = card_formats(design)
+    resolved = load_study_json(out_dir)
+    formats = card_formats(resolved)
     rows = {name: current_rows(store.rows(study=name)) for name in chosen}
     if baseline is not None and not any(baseline in {r["arm"] for r in kept} for kept, _ in rows.values()):
         raise ConfigError(f"--baseline {baseline}", f"no arm of that name in {', '.join(chosen)}")
     reports = []
     for name in chosen:
         kept, superseded = rows[name]
-        own = design if design is not None and design.name == name else None
+        own = resolved if resolved is not None and resolved.name == name else None
         comparer = Comparer(ExampleSource(store, name), resamples, confidence, seed)
         reports.append(_study(name, kept, superseded, own, baseline, formats, comparer, progress))
     return Report(str(out_dir), reports, confidence, resamples)
 
 
-def _arm_order(rows: list[dict[str, Any]], design: Design | None) -> list[str]:
+def _arm_order(rows: list[dict[str, Any]], resolved: Study | None) -> list[str]:
     present = list(dict.fromkeys(r["arm"] for r in rows if r["arm"] != PRETRAINED))
-    planned = [a.name for a in design.arms if a.name in present] if design else []
+    planned = [a.name for a in resolved.arms if a.name in present] if resolved else []
     return planned + [a for a in present if a not in planned]
 
 
@@ -91,31 +98,31 @@ def _study(
     name: str,
     rows: list[dict[str, Any]],
     superseded: int,
-    design: Design | None,
+    resolved: Study | None,
     requested: str | None,
     formats: dict[str, str],
     comparer: Comparer,
     progress: Callable[[str], None] | None,
 ) -> StudyReport:
-    arms = _arm_order(rows, design)
-    baseline = resolve_baseline(design, arms, requested)
+    arms = _arm_order(rows, resolved)
+    baseline = resolve_baseline(resolved, arms, requested)
     notes = []
     if superseded:
         notes.append(
             f"{superseded} numbers of older runs of the same arms are left out (the store keeps them)."
         )
-    if design is None:
+    if resolved is None:
         notes.append(
             "No study.json for this study in the directory: arms are described by name only and no "
             "scaling curves are drawn."
         )
-    planned = [a.name for a in design.arms if a.name not in arms] if design else []
+    planned = [a.name for a in resolved.arms if a.name not in arms] if resolved else []
     if planned:
         notes.append(
             f"Arms planned in study.json without results yet: {', '.join(planned)} (a study still running?)."
         )
     if baseline is None:
-        waiting = [name for name in design.baselines if name in planned] if design else []
+        waiting = [name for name in resolved.baselines if name in planned] if resolved else []
         notes.append(
             f"The baseline arm {waiting[0]} has no results yet: no differences."
             if waiting
@@ -144,22 +151,22 @@ def _study(
     primary = primary_sections(sections, {g.key for g in gathered if g.retrieval})
     by_key = {g.key: g for g in gathered}
     stem = slug(name)
-    curves = _curves(stem, design, arms, [by_key[s.key] for s in primary], comparer)
+    curves = _curves(stem, resolved, arms, [by_key[s.key] for s in primary], comparer)
     labels = {}
-    for arm in design.arms if design else ():
+    for arm in resolved.arms if resolved else ():
         # The heat map's rows say which intermediate tasks an arm trained on, unless its name does.
         tasks = "+".join(arm.tasks) if len(arm.tasks) <= 3 else f"{len(arm.tasks)} tasks"
         if arm.intermediate and tasks != arm.name:
             labels[arm.name] = f"{arm.name} ({tasks})"
     baseline_seeds = seed_order({r["seed"] for r in rows if r["arm"] == baseline and r["seed"] is not None})
     if not baseline_seeds:
-        baseline_seeds = list(design.seeds) if design and design.seeds else [None]
+        baseline_seeds = list(resolved.seeds) if resolved and resolved.seeds else [None]
     notes += comparer.source.problems
     return StudyReport(
         name=name,
-        description=design.description if design else "",
+        description=resolved.description if resolved else "",
         baseline=baseline,
-        arms=[_arm_summary(a, rows, design, baseline) for a in arms],
+        arms=[_arm_summary(a, rows, resolved, baseline) for a in arms],
         sections=sections,
         benchmarks=benchmark_tables(rows, baseline, baseline_seeds, arms),
         heatmap=heat_map(f"{stem}-heatmap", primary, labels),
@@ -172,18 +179,18 @@ def _study(
 
 
 def _arm_summary(
-    arm: str, rows: list[dict[str, Any]], design: Design | None, baseline: str | None
+    arm: str, rows: list[dict[str, Any]], resolved: Study | None, baseline: str | None
 ) -> ArmSummary:
-    found = design.arm(arm) if design else None
-    description = found.describe() if found else "(not in study.json)"
+    found = resolved.arm(arm) if resolved else None
+    description = describe_arm(found) if found else "(not in study.json)"
     seeds = {r["seed"] for r in rows if r["arm"] == arm}
     return ArmSummary(arm, description, len(seeds), arm == baseline)
 
 
 def _curves(
-    stem: str, design: Design | None, arms: list[str], primary: list[Gathered], comparer: Comparer
+    stem: str, resolved: Study | None, arms: list[str], primary: list[Gathered], comparer: Comparer
 ) -> list[Curve]:
-    specs = scaling_specs(design, arms)
+    specs = scaling_specs(resolved, arms)
     curves = []
     for variable in _VARIABLES:
         # One figure per x axis: volumes in examples and in fractions (or English and Spanish shares)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from xstilts.report.design import Kind
 from xstilts.report.scaling import CurveSpec
+from xstilts.report.study_file import Kind
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The scaling variables a study's arms vary, from its design (`design.Design`):
+"""The scaling variables a study's arms vary, from its resolved (`Study`):
 
 * data volume: arms that train on the same tasks and languages in the same proportions, with the
   same overrides, at different sizes (x: intermediate examples in total, or the `fraction`);
@@ -15,7 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from xstilts.report.design import ArmDesign, Design, selection_counts
+from xstilts.config.study import Arm, Study
+from xstilts.report.study_file import selection_counts
 
 Variable = Literal["volume", "tasks", "mix"]
 
@@ -35,11 +36,11 @@ def _share_key(counts: dict[str, float]) -> tuple[tuple[str, float], ...]:
     return tuple(sorted((lang, round(n / total, 6)) for lang, n in counts.items()))
 
 
-def _training_key(arm: ArmDesign) -> str:
+def _training_key(arm: Arm) -> str:
     return json.dumps(arm.training, sort_keys=True, default=str)
 
 
-def _volume(arm: ArmDesign) -> tuple[Any, float, str] | None:
+def _volume(arm: Arm) -> tuple[Any, float, str] | None:
     """(group key, x, x label) of an arm on the data-volume axis, or None if it has no volume."""
     counts = [selection_counts(s) for s in arm.intermediate]
     if all(c is not None for c in counts):
@@ -58,7 +59,7 @@ def _volume(arm: ArmDesign) -> tuple[Any, float, str] | None:
     return None
 
 
-def _group_label(arm: ArmDesign) -> str:
+def _group_label(arm: Arm) -> str:
     parts = []
     for s in arm.intermediate:
         counts = selection_counts(s) or {}
@@ -84,11 +85,11 @@ def _curves(
     return specs
 
 
-def scaling_specs(design: Design | None, arms: list[str]) -> list[CurveSpec]:
+def scaling_specs(resolved: Study | None, arms: list[str]) -> list[CurveSpec]:
     """The scaling curves the study's arms (those among `arms`, which have results) make possible."""
-    if design is None:
+    if resolved is None:
         return []
-    chosen = [a for a in design.arms if a.intermediate and a.name in arms]
+    chosen = [a for a in resolved.arms if a.intermediate and a.name in arms]
     specs: list[CurveSpec] = []
 
     volume: dict[Any, list[tuple[float, str]]] = defaultdict(list)

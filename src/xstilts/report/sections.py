@@ -19,8 +19,8 @@ from typing import Any
 
 from xstilts.formats import format_info
 from xstilts.metrics.benchmark import RETRIEVAL, builtin_benchmarks
-from xstilts.report.design import PRETRAINED, task_kind
 from xstilts.report.model import Cell, RobustRow, ScoreRow, ScoreTable
+from xstilts.report.study_file import PRETRAINED, task_kind
 from xstilts.results.tables import SKIP_METRICS, primary_metric
 from xstilts.stats.robustness import robustness
 

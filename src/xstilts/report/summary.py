@@ -9,8 +9,8 @@ from collections import defaultdict
 from typing import Any
 
 from xstilts.metrics.benchmark import builtin_benchmarks, scores
-from xstilts.report.design import PRETRAINED
 from xstilts.report.model import BenchmarkCell, BenchmarkTable, HeatMap, Section, SplitRow
+from xstilts.report.study_file import PRETRAINED
 from xstilts.results.tables import SKIP_METRICS
 
 # Which section of a task stands for it where a study scores it after several phases: the benchmark

@@ -1,5 +1,5 @@
-"""What a report knows about a study's design: the resolved study (`OUT/study.json`), read through
-the study schema (`Study`), and what the report asks of its arms.
+"""What a report knows about a study: the resolved study (`OUT/study.json`), read through the
+study schema (`Study`), and how the report describes its arms.
 
 The store's rows say which arm scored what; only the study says what an arm *is*: which arm has no
 intermediate phase (the baseline) and what each intermediate phase trained on (`scaling` draws its
@@ -10,9 +10,8 @@ curves from that). `xstilts run` writes the resolved study with `Study.model_dum
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import ValidationError
 
@@ -36,76 +35,20 @@ _CATEGORY_KIND: dict[str, Kind] = {
 }
 
 
-@dataclass(frozen=True)
-class ArmDesign:
-    """One arm of the study, as the report describes it."""
-
-    arm: Arm
-
-    @property
-    def name(self) -> str:
-        return self.arm.name
-
-    @property
-    def intermediate(self) -> list[DataSelection]:
-        return self.arm.intermediate
-
-    @property
-    def training(self) -> dict[str, Any]:
-        return self.arm.training
-
-    @property
-    def is_baseline(self) -> bool:
-        return not self.intermediate
-
-    @property
-    def tasks(self) -> list[str]:
-        return list(dict.fromkeys(s.task for s in self.intermediate))
-
-    def describe(self) -> str:
-        """One line: what the intermediate phase trains on."""
-        if not self.intermediate:
-            return "no intermediate phase"
-        return "; ".join(_describe_selection(s) for s in self.intermediate)
+def describe_arm(arm: Arm) -> str:
+    """One line: what the arm's intermediate phase trains on."""
+    if not arm.intermediate:
+        return "no intermediate phase"
+    return "; ".join(_describe_selection(s) for s in arm.intermediate)
 
 
-@dataclass(frozen=True)
-class Design:
-    """The study that last ran in an output directory."""
-
-    study: Study
-
-    @property
-    def name(self) -> str:
-        return self.study.name
-
-    @property
-    def description(self) -> str:
-        return self.study.description
-
-    @property
-    def seeds(self) -> list[int]:
-        return self.study.seeds
-
-    @property
-    def arms(self) -> list[ArmDesign]:
-        return [ArmDesign(arm) for arm in self.study.all_arms()]
-
-    def arm(self, name: str) -> ArmDesign | None:
-        return next((a for a in self.arms if a.name == name), None)
-
-    @property
-    def baselines(self) -> list[str]:
-        return [a.name for a in self.arms if a.is_baseline]
-
-
-def load_design(out_dir: Path) -> Design | None:
+def load_study_json(out_dir: Path) -> Study | None:
     """The resolved study in `out_dir`, or None when there is none (a store copied on its own)."""
     path = Path(out_dir) / STUDY_FILE
     if not path.is_file():
         return None
     try:
-        return Design(Study.model_validate(json.loads(path.read_text(encoding="utf-8"))))
+        return Study.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -138,12 +81,12 @@ def selection_counts(s: DataSelection) -> dict[str, float] | None:
     return {lang: float(n) for lang, n in counts.items() if n}
 
 
-def resolve_baseline(design: Design | None, arms: list[str], requested: str | None) -> str | None:
+def resolve_baseline(resolved: Study | None, arms: list[str], requested: str | None) -> str | None:
     """`--baseline` if it is one of these arms (a store may hold studies without it), else the first
     arm of the study with no intermediate phase that has results; None when neither exists."""
     if requested is not None and requested in arms:
         return requested
-    for name in design.baselines if design else []:
+    for name in resolved.baselines if resolved else []:
         if name in arms:
             return name
     return None
@@ -156,14 +99,14 @@ def task_kind(task: str, fmt: str | None) -> Kind:
     return "other" if fmt is None else format_info(fmt).level
 
 
-def card_formats(design: Design | None) -> dict[str, str]:
+def card_formats(resolved: Study | None) -> dict[str, str]:
     """{task: format} from the task cards the study used; empty when they cannot be read (a report
     must not fail because a card folder moved: the kind then comes from the benchmarks alone)."""
     from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
     from xstilts.errors import XstiltsError
 
-    dirs = [BUILTIN_CARDS] if design is None or design.study.builtin_tasks else []
-    dirs += [d for d in (design.study.task_dirs if design else ()) if d.is_dir()]
+    dirs = [BUILTIN_CARDS] if resolved is None or resolved.builtin_tasks else []
+    dirs += [d for d in (resolved.task_dirs if resolved else ()) if d.is_dir()]
     try:
         registry = TaskRegistry(Path("."), dirs)
     except (XstiltsError, OSError, ValueError):
