@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from xstilts.config.formats import get_format
 from xstilts.config.study import load_study
-from xstilts.formats import get_format
 from xstilts.report.build import build_report
 from xstilts.report.site import write_site
 from xstilts.results import recipes

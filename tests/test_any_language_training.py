@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from xstilts.config.features import FeatureOptions, FeatureSettings
+from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.config.selection import DataSelection
 from xstilts.config.training import TrainConfig
 from xstilts.engine.workspace import Workspace
-from xstilts.formats import get_format
 from xstilts.training.loop import TrainingTask, train
 from xstilts.training.task_model import TaskModel
 

@@ -26,7 +26,7 @@ TORCH_FREE = (
     "xstilts.config.model_source",
     "xstilts.config.registry",
     "xstilts.metrics.benchmark",
-    "xstilts.formats",
+    "xstilts.config.formats",
     "xstilts.plan.graph",
     "xstilts.plan.table",
     "xstilts.results.tables",
@@ -156,7 +156,7 @@ def test_only_formats_branch_on_a_format_name() -> None:
     offenders = [
         f"{p.relative_to(SRC)}:{i}"
         for p in PACKAGE.rglob("*.py")
-        if "formats" not in p.relative_to(PACKAGE).parts
+        if "formats" not in p.relative_to(PACKAGE).parts and p.name != "formats.py"
         for i, line in enumerate(p.read_text().splitlines(), 1)
         if BRANCH.search(line)
     ]

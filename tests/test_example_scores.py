@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from xstilts.config.cards import TaskCard
+from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.config.selection import subset_indices
 from xstilts.data.examples import (
@@ -28,7 +29,6 @@ from xstilts.data.examples import (
     pool_languages,
 )
 from xstilts.errors import XstiltsError
-from xstilts.formats import get_format
 from xstilts.formats.masked_lm import MaskedTokenPredictions
 from xstilts.formats.retrieval import RETRIEVAL
 from xstilts.formats.retrieval_benchmarks import score_bucc, score_pooled

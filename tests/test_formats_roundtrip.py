@@ -12,6 +12,7 @@ import torch
 
 from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
+from xstilts.config.formats import get_format
 from xstilts.config.training import TrainConfig
 from xstilts.data.examples import (
     Answer,
@@ -20,7 +21,6 @@ from xstilts.data.examples import (
     QAExample,
     TaggingExample,
 )
-from xstilts.formats import get_format
 from xstilts.models.sources import load_model
 from xstilts.training.loop import TrainingTask, predict, to_device, train
 from xstilts.training.task_model import TaskModel, load_heads, save_checkpoint

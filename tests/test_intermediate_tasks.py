@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from xstilts.config.features import FeatureSettings
+from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.data.codecs import read
 from xstilts.data.codecs.nli_jsonl import read_anli_plus
 from xstilts.data.examples import Answer, ClassificationExample, MultipleChoiceExample, TaggingExample
 from xstilts.errors import ConfigError, DataFormatError
-from xstilts.formats import get_format
 
 NLI = ["entailment", "neutral", "contradiction"]
 NEW_CARDS = ["anli-plus", "mnli", "qqp", "squad-v1", "squad-v2", "hellaswag", "sst2", "ccg"]

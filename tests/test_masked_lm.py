@@ -16,13 +16,13 @@ from safetensors.torch import load_file
 
 from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
+from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.config.study import load_study
 from xstilts.config.training import TrainConfig
 from xstilts.data.codecs import read
 from xstilts.data.examples import ClassificationExample, TextExample
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
-from xstilts.formats import get_format
 from xstilts.formats.masked_lm import NO_LABEL, MaskedLMHead, MaskedTokenPredictions
 from xstilts.models.sources import load_model
 from xstilts.plan.graph import build_plan

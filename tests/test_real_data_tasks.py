@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from xstilts.config.features import FeatureOptions
+from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.data.examples import RetrievalCorpus
-from xstilts.formats import get_format
 from xstilts.training.loop import evaluate
 from xstilts.training.task_model import TaskModel
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from xstilts.cli import main
+from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.data.examples import Answer, ClassificationExample, QAExample, TaggingExample
 from xstilts.export.xtreme_layout import FOLDERS, MANIFEST, NOT_SCORED, Export, TaskExport
-from xstilts.formats import get_format
 from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED, score_tatoeba
 from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED as RETRIEVAL_FLAG
 from xstilts.results import recipes

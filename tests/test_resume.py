@@ -17,9 +17,9 @@ import yaml
 from test_pipeline import STUDY
 
 from xstilts.config.features import FeatureSettings
+from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.config.training import TrainConfig
-from xstilts.formats import get_format
 from xstilts.formats.classification import ClassificationFormat
 from xstilts.training.loop import TrainingTask, train
 from xstilts.training.resume import TrainingCheckpoint

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from xstilts.formats import format_info
+from xstilts.config.formats import format_info
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,12 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from xstilts.config.cards import BenchmarkName
 from xstilts.config.features import FeatureOptions
+from xstilts.config.formats import format_info
 from xstilts.config.model_source import check_spec
 from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.config.selection import DataSelection
 from xstilts.config.training import TrainConfig
 from xstilts.errors import ConfigError
-from xstilts.formats import format_info
 
 
 class Strict(BaseModel):

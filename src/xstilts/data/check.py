@@ -27,11 +27,11 @@ from typing import Any
 from tqdm import tqdm
 
 from xstilts.config.cards import TaskCard
+from xstilts.config.formats import format_info
 from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.data.codecs import read
 from xstilts.data.examples import BaseExample, RetrievalCorpus
 from xstilts.errors import ConfigError, DataFormatError, XstiltsError
-from xstilts.formats import format_info
 
 # A row's status; every one but OK and NOT_DOWNLOADED is a problem.
 OK = "ok"

@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from xstilts.config.formats import get_format
 from xstilts.config.study import Retrieval
 from xstilts.engine.phase_model import PhaseModel
 from xstilts.engine.workspace import Workspace
 from xstilts.files import read_json, write_json
-from xstilts.formats import get_format
 from xstilts.plan.graph import Evaluation
 from xstilts.results.example_files import examples_path, write_examples_file
 from xstilts.training.loop import evaluate as evaluate_examples

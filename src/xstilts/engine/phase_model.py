@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from xstilts.config.formats import get_format
 from xstilts.engine.workspace import Workspace
-from xstilts.formats import get_format
 from xstilts.plan.graph import PhaseNode
 from xstilts.training.task_model import TaskModel, load_heads
 

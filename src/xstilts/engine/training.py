@@ -12,10 +12,10 @@ import socket
 
 import torch
 
+from xstilts.config.formats import get_format
 from xstilts.engine.phase_model import PhaseModel
 from xstilts.engine.workspace import Workspace
 from xstilts.files import write_json
-from xstilts.formats import get_format
 from xstilts.plan.graph import PhaseNode
 from xstilts.training.loop import TrainingTask, train
 from xstilts.training.resume import TrainingCheckpoint

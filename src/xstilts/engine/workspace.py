@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.config.features import FeatureSettings
+from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.config.selection import DataSelection, subset_indices, take
 from xstilts.config.study import CheckpointConfig
 from xstilts.data.feature_cache import cached_features, subset_features
-from xstilts.formats import get_format
 from xstilts.formats.base import Feature
 from xstilts.models.sources import LoadedModel, load_model
 from xstilts.training.loop import pick_device

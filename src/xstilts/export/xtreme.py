@@ -31,6 +31,7 @@ from typing import Any
 
 import xstilts
 from xstilts.config.cards import TaskCard
+from xstilts.config.formats import format_info
 from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
 from xstilts.config.selection import DataSelection
 from xstilts.config.study import Retrieval, Study
@@ -44,7 +45,6 @@ from xstilts.export.xtreme_layout import (
     file_content,
     write_folder,
 )
-from xstilts.formats import format_info
 from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED
 from xstilts.report.build import open_store
 from xstilts.report.study_file import PRETRAINED, load_study_json

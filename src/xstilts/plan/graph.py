@@ -20,11 +20,11 @@ from typing import Any
 
 from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureOptions, FeatureSettings
+from xstilts.config.formats import format_info
 from xstilts.config.registry import TaskRegistry
 from xstilts.config.selection import DataSelection
 from xstilts.config.study import Arm, Retrieval, Study, Target
 from xstilts.config.training import TrainConfig
-from xstilts.formats import format_info
 from xstilts.plan.counts import ExampleCounter, dev_evaluations, training_cost
 from xstilts.plan.identity import phase_identity, pretrained_identity, short_hash
 from xstilts.plan.run_dir import RunDir

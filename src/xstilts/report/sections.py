@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from xstilts.formats import format_info
+from xstilts.config.formats import format_info
 from xstilts.metrics.benchmark import RETRIEVAL, builtin_benchmarks
 from xstilts.report.model import Cell, RobustRow, ScoreRow, ScoreTable
 from xstilts.report.study_file import PRETRAINED, task_kind

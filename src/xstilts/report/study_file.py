@@ -15,10 +15,10 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from xstilts.config.formats import format_info
 from xstilts.config.selection import DataSelection
 from xstilts.config.study import Arm, Study
 from xstilts.errors import ConfigError
-from xstilts.formats import format_info
 from xstilts.metrics.benchmark import CLASSIFICATION, QA, RETRIEVAL, STRUCTURED, builtin_benchmarks
 
 STUDY_FILE = "study.json"
