@@ -16,8 +16,9 @@ from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.data.examples import Answer, ClassificationExample, QAExample, TaggingExample
 from xstilts.export.xtreme_layout import FOLDERS, MANIFEST, NOT_SCORED, Export, TaskExport
-from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED, score_tatoeba
 from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED as RETRIEVAL_FLAG
+from xstilts.formats.retrieval_benchmarks import score_tatoeba
+from xstilts.metrics.retrieval import TUNED_ON_SCORED
 from xstilts.results import recipes
 from xstilts.results.example_files import write_examples_file
 from xstilts.results.store import STORE_NAME, ResultsStore

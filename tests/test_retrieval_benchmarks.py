@@ -27,13 +27,8 @@ from xstilts.engine.phase_model import PhaseModel
 from xstilts.engine.workspace import Workspace
 from xstilts.errors import DataFormatError, XstiltsError
 from xstilts.formats.retrieval import RETRIEVAL
-from xstilts.formats.retrieval_benchmarks import (
-    TUNED_ON_SCORED,
-    choose_bucc_threshold,
-    score_bucc,
-    score_pooled,
-)
-from xstilts.metrics.retrieval import average_precisions_at_k
+from xstilts.formats.retrieval_benchmarks import choose_bucc_threshold, score_bucc, score_pooled
+from xstilts.metrics.retrieval import TUNED_ON_SCORED, average_precisions_at_k
 from xstilts.plan.graph import pretrained_node, retrieval_evaluation
 from xstilts.training.task_model import TaskModel
 

@@ -45,7 +45,7 @@ from xstilts.export.xtreme_layout import (
     file_content,
     write_folder,
 )
-from xstilts.formats.retrieval_benchmarks import TUNED_ON_SCORED
+from xstilts.metrics.retrieval import TUNED_ON_SCORED
 from xstilts.report.build import open_store
 from xstilts.report.study_file import PRETRAINED, load_study_json
 from xstilts.results.example_files import read_examples_file

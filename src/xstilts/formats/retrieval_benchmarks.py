@@ -18,12 +18,10 @@ import numpy as np
 from xstilts.data.examples import RetrievalCorpus
 from xstilts.errors import XstiltsError
 from xstilts.formats.sentence_embeddings import Embed
+from xstilts.metrics.retrieval import TUNED_ON_SCORED
 from xstilts.results.recipes import Records, scores
 
 MAP_K = 20  # XTREME-R scores LAReQA and Mewsli-X at the top 20
-# Set to 1.0 on a BUCC score whose threshold was tuned on the very pairs it scores (no other split
-# to tune on: this mirror's BUCC has only dev). Such an F1 is optimistic and not XTREME's figure.
-TUNED_ON_SCORED = "threshold_tuned_on_scored_data"
 
 
 @dataclass(frozen=True)

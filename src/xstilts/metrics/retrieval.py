@@ -32,6 +32,10 @@ import numpy as np
 
 from xstilts.results.recipes import RecipeData, Records, scores
 
+# Set to 1.0 on a BUCC score whose threshold was tuned on the very pairs it scores (no other split
+# to tune on: this mirror's BUCC has only dev). Such an F1 is optimistic and not XTREME's figure.
+TUNED_ON_SCORED = "threshold_tuned_on_scored_data"
+
 BuccCandidate = tuple[str, str, float]
 
 TATOEBA_METRICS: dict[str, RecipeData] = {"accuracy": ("mean", "correct")}
