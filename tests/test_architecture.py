@@ -32,6 +32,9 @@ TORCH_FREE = (
     "xstilts.results.tables",
     "xstilts.data.codecs",
     "xstilts.data.check",
+    "xstilts.report.build",
+    "xstilts.export.xtreme",
+    "xstilts.stats.estimates",
 )
 
 
