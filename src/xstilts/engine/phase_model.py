@@ -7,6 +7,7 @@ from typing import Any
 from xstilts.config.formats import get_format
 from xstilts.engine.workspace import Workspace
 from xstilts.plan.graph import PhaseNode
+from xstilts.plan.run_dir import RunDir
 from xstilts.training.task_model import TaskModel, load_heads
 
 
@@ -18,7 +19,7 @@ class PhaseModel:
         self._model, self._tokenizer = model, tokenizer
 
     @property
-    def run(self) -> Any:
+    def run(self) -> RunDir:
         return self.node.run
 
     def get(self) -> tuple[TaskModel, Any]:
