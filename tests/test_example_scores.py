@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import result_row, retrieval_card
 
-from xstilts.config.cards import TaskCard
 from xstilts.config.formats import get_format
 from xstilts.config.registry import TaskRegistry
 from xstilts.config.selection import subset_indices
@@ -319,7 +319,7 @@ def test_bucc_counts_per_source_sentence(how: str) -> None:
     assert sum((s, t) in {(q, next(iter(g))) for q, g in corpus.gold.items()} for s, t in extracted) == (
         columns["pairs_correct"].sum()
     )
-    assert_reproduces(columns, RETRIEVAL.recipes(_card("bucc_f1")), scores)
+    assert_reproduces(columns, RETRIEVAL.recipes(retrieval_card("bucc_f1")), scores)
 
 
 @pytest.mark.slow
@@ -345,17 +345,6 @@ def test_lareqa_average_precision_per_question(registry: TaskRegistry) -> None:
         assert 0.0 < scores[lang]["map@20"] < 100.0
         assert np.all((columns[lang]["average_precision"] >= 0) & (columns[lang]["average_precision"] <= 1))
         assert_reproduces(columns[lang], RETRIEVAL.recipes(card), scores[lang])
-
-
-def _card(metric: str) -> TaskCard:
-    return TaskCard(
-        name=f"toy-{metric}",
-        format="retrieval",
-        reader="none",
-        metric=metric,
-        languages=["xx"],
-        splits={"test": {"path": "unused"}},
-    )
 
 
 # --- Files and the store ------------------------------------------------------------------------------
@@ -403,23 +392,6 @@ def test_examples_file_round_trip_and_resampling(tmp_path: Path) -> None:
         write_examples_file(path, {"de": {"id": np.array([["a", "b"]], dtype=object)}}, {})
 
 
-def row(**fields: Any) -> dict[str, Any]:
-    base = {
-        "study": "s",
-        "arm": "none",
-        "run": "r1",
-        "phase": "target",
-        "seed": 1,
-        "task": "pawsx",
-        "task_version": 1,
-        "language": "de",
-        "split": "dev",
-        "metric": "accuracy",
-        "value": 50.0,
-    }
-    return {**base, **fields}
-
-
 def test_store_points_at_example_files(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path / STORE_NAME)
     file = tmp_path / "runs" / "target-r1" / "evals" / "pawsx-dev-1.examples.parquet"
@@ -427,10 +399,12 @@ def test_store_points_at_example_files(tmp_path: Path) -> None:
     write_examples_file(file, {"de": columns, "en": columns}, {"accuracy": ("mean", "correct")})
     store.record(
         [
-            row(language="de", examples_file=str(file)),
-            row(language="de", metric="loss", value=0.5, examples_file=str(file)),
-            row(language="en", examples_file=str(file)),
-            row(arm="pretrained", phase="pretrained", seed=None, run="p", task="tatoeba"),  # no file
+            result_row(language="de", examples_file=str(file)),
+            result_row(language="de", metric="loss", value=0.5, examples_file=str(file)),
+            result_row(language="en", examples_file=str(file)),
+            result_row(
+                language="de", arm="pretrained", phase="pretrained", seed=None, run="p", task="tatoeba"
+            ),  # no file
         ]
     )
     assert len(store) == 4
@@ -445,10 +419,10 @@ def test_store_points_at_example_files(tmp_path: Path) -> None:
     assert len(found) == 1 and found[0].seed == 1 and found[0].columns["id"].tolist() == ["x", "y"]
     assert found[0].scores() == {"accuracy": 50.0} and len(found[0]) == 2
     # Recorded again (a re-run): replaced, not added.
-    assert store.record_examples([{**row(language="en"), "path": str(file)}]) == 1
+    assert store.record_examples([{**result_row(language="en"), "path": str(file)}]) == 1
     assert len(store.example_files()) == 2
     with pytest.raises(ValueError, match="lacks path"):
-        store.record_examples([row()])
+        store.record_examples([result_row(language="de")])
     file.unlink()
     with pytest.raises(XstiltsError, match="cannot read the per-example file"):
         store.examples("s")
@@ -456,13 +430,13 @@ def test_store_points_at_example_files(tmp_path: Path) -> None:
 
 def test_older_store_reads_and_upgrades(tmp_path: Path) -> None:
     path = tmp_path / STORE_NAME
-    ResultsStore(path).record([row()])
+    ResultsStore(path).record([result_row(language="de")])
     with sqlite3.connect(path) as conn:  # back to schema 1: no example_files table
         conn.execute("DROP TABLE example_files")
         conn.execute("PRAGMA user_version = 1")
     reader = ResultsStore(path, create=False)  # `xstilts results` on an old directory still works
     assert [r["value"] for r in reader.rows()] == [50.0] and reader.example_files() == []
-    ResultsStore(path).record([row(language="en", examples_file=str(tmp_path / "f.parquet"))])
+    ResultsStore(path).record([result_row(language="en", examples_file=str(tmp_path / "f.parquet"))])
     assert [p["language"] for p in ResultsStore(path, create=False).example_files()] == ["en"]
 
 

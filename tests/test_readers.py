@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,15 +24,19 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
-def assert_error(
-    err: pytest.ExceptionInfo[DataFormatError], path: Path, line: int | None, problem: str
-) -> None:
+def assert_read_fails(
+    reader: str, files: dict[str, Path], path: Path, line: int | None, problem: str, **options: Any
+) -> DataFormatError:
+    """Read, expecting a DataFormatError that names `path`, `line` (when given) and `problem`."""
+    with pytest.raises(DataFormatError) as err:
+        read(reader, files, **options)
     message = str(err.value)
     assert str(path) in message
     if line is not None:
         assert f"{path}:{line}:" in message
         assert err.value.line == line
     assert problem in message
+    return err.value
 
 
 # ---------------------------------------------------------------- dispatch
@@ -112,39 +117,38 @@ def test_pairs_single_sentence_files(tmp_path: Path) -> None:
 
 def test_pairs_unquoted_mode_keeps_leading_quotes(tmp_path: Path) -> None:
     path = write(tmp_path, "raw.tsv", '"Hi" she said\tno quote\tneutral\n')
-    with pytest.raises(DataFormatError) as err:
-        read("xtreme_tsv_pairs", {"path": path})
-    assert_error(err, path, 1, "quoted: false")
+    assert_read_fails("xtreme_tsv_pairs", {"path": path}, path, 1, "quoted: false")
     assert read("xtreme_tsv_pairs", {"path": path}, quoted=False)[0].text_a == '"Hi" she said'
 
 
 def test_pairs_unclosed_quote_names_the_line_it_opens(tmp_path: Path) -> None:
     path = write(tmp_path, "dev-es.tsv", 'a\tb\t1\n"never closed\tb\t1\nc\td\t0\n')
-    with pytest.raises(DataFormatError) as err:
-        read("xtreme_tsv_pairs", {"path": path})
-    assert_error(err, path, 2, "bad csv quoting (unexpected end of data)")
+    assert_read_fails("xtreme_tsv_pairs", {"path": path}, path, 2, "bad csv quoting (unexpected end of data)")
 
 
 def test_pairs_label_outside_the_list(tmp_path: Path) -> None:
     path = write(tmp_path, "dev-en.tsv", "a\tb\tneutral\nc\td\tfoo\n")
-    with pytest.raises(DataFormatError) as err:
-        read("xtreme_tsv_pairs", {"path": path}, labels=NLI_LABELS)
-    assert_error(err, path, 2, "label 'foo' is not one of entailment, neutral, contradiction")
+    assert_read_fails(
+        "xtreme_tsv_pairs",
+        {"path": path},
+        path,
+        2,
+        "label 'foo' is not one of entailment, neutral, contradiction",
+        labels=NLI_LABELS,
+    )
 
 
 def test_pairs_wrong_column_count(tmp_path: Path) -> None:
     path = write(tmp_path, "dev-en.tsv", "a\tb\tneutral\nonly\tneutral\n")
-    with pytest.raises(DataFormatError) as err:
-        read("xtreme_tsv_pairs", {"path": path})
-    assert_error(err, path, 2, "expected 3 tab-separated columns, found 2")
+    assert_read_fails(
+        "xtreme_tsv_pairs", {"path": path}, path, 2, "expected 3 tab-separated columns, found 2"
+    )
 
 
 def test_empty_files_are_errors(tmp_path: Path) -> None:
     for reader, name in [("xtreme_tsv_pairs", "e.tsv"), ("conllu", "e.conllu"), ("squad_json", "e.json")]:
         path = write(tmp_path, name, "")
-        with pytest.raises(DataFormatError) as err:
-            read(reader, {"path": path})
-        assert_error(err, path, None, "file is empty")
+        assert_read_fails(reader, {"path": path}, path, None, "file is empty")
     blank = write(tmp_path, "blank.tsv", "\n\n")
     with pytest.raises(DataFormatError, match="no sentences"):
         read("xtreme_tsv_tagging", {"path": blank})
@@ -166,27 +170,28 @@ def test_tagging_quirks(tmp_path: Path) -> None:
 
 def test_tagging_malformed_lines(tmp_path: Path) -> None:
     path = write(tmp_path, "dev-en.tsv", "a\tDET\n\nb\tNOUN\textra\n")
-    with pytest.raises(DataFormatError) as err:
-        read("xtreme_tsv_tagging", {"path": path})
-    assert_error(err, path, 3, "expected 2 tab-separated columns (token, tag), found 3")
+    assert_read_fails(
+        "xtreme_tsv_tagging",
+        {"path": path},
+        path,
+        3,
+        "expected 2 tab-separated columns (token, tag), found 3",
+    )
     empty_token = write(tmp_path, "dev-de.tsv", "a\tDET\n\tNOUN\n")
-    with pytest.raises(DataFormatError) as err:
-        read("xtreme_tsv_tagging", {"path": empty_token})
-    assert_error(err, empty_token, 2, "empty token")
-    with pytest.raises(DataFormatError) as err:
-        read(
-            "xtreme_tsv_tagging",
-            {"path": write(tmp_path, "p.tsv", "Paris\tB-LOC\nx\tB-MISC\n")},
-            labels=["O"],
-        )
-    assert_error(err, tmp_path / "p.tsv", 1, "label 'B-LOC' is not one of O")
+    assert_read_fails("xtreme_tsv_tagging", {"path": empty_token}, empty_token, 2, "empty token")
+    assert_read_fails(
+        "xtreme_tsv_tagging",
+        {"path": write(tmp_path, "p.tsv", "Paris\tB-LOC\nx\tB-MISC\n")},
+        tmp_path / "p.tsv",
+        1,
+        "label 'B-LOC' is not one of O",
+        labels=["O"],
+    )
 
 
 def test_tagging_invalid_utf8_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "bad.tsv", b"a\tO\n\xff\tO\n")
-    with pytest.raises(DataFormatError) as err:
-        read("xtreme_tsv_tagging", {"path": path})
-    assert_error(err, path, 2, "not valid UTF-8")
+    assert_read_fails("xtreme_tsv_tagging", {"path": path}, path, 2, "not valid UTF-8")
 
 
 # ---------------------------------------------------------------- conllu
@@ -218,18 +223,12 @@ def test_conllu_skips_multiword_tokens_and_empty_nodes(tmp_path: Path) -> None:
 
 def test_conllu_malformed(tmp_path: Path) -> None:
     path = write(tmp_path, "bad.conllu", "# sent_id = a\n1\tI\tI\tPRON\tPRP\t_\t0\troot\t_\n")
-    with pytest.raises(DataFormatError) as err:
-        read("conllu", {"path": path})
-    assert_error(err, path, 2, "expected 10 tab-separated columns, found 9")
+    assert_read_fails("conllu", {"path": path}, path, 2, "expected 10 tab-separated columns, found 9")
     bad_id = write(tmp_path, "id.conllu", "x\tI\tI\tPRON\tPRP\t_\t0\troot\t_\t_\n")
-    with pytest.raises(DataFormatError) as err:
-        read("conllu", {"path": bad_id})
-    assert_error(err, bad_id, 1, "invalid word ID 'x'")
+    assert_read_fails("conllu", {"path": bad_id}, bad_id, 1, "invalid word ID 'x'")
     word = "1\tI\tI\tPRON\tPRP\t_\t0\troot\t_\t_\n"
     duplicate = write(tmp_path, "dup.conllu", f"# sent_id = a\n{word}\n# sent_id = a\n{word}")
-    with pytest.raises(DataFormatError) as err:
-        read("conllu", {"path": duplicate})
-    assert_error(err, duplicate, 4, "duplicate sent_id 'a' (first at line 1)")
+    assert_read_fails("conllu", {"path": duplicate}, duplicate, 4, "duplicate sent_id 'a' (first at line 1)")
 
 
 # ---------------------------------------------------------------- squad_json
@@ -279,10 +278,10 @@ def test_squad_answer_not_in_context(tmp_path: Path) -> None:
         {"id": "bad-7", "question": "?", "answers": [{"text": "zebra", "answer_start": 0}]},
     ]
     path = write(tmp_path, "bad.json", squad([{"context": "a b c", "qas": qas}]))
-    with pytest.raises(DataFormatError) as err:
-        read("squad_json", {"path": path})
-    assert_error(err, path, None, "question 'bad-7' (data[0].paragraphs[0].qas[1].answers[0])")
-    assert "'zebra' does not occur in the context" in str(err.value)
+    error = assert_read_fails(
+        "squad_json", {"path": path}, path, None, "question 'bad-7' (data[0].paragraphs[0].qas[1].answers[0])"
+    )
+    assert "'zebra' does not occur in the context" in str(error)
     assert [e.id for e in read("squad_json", {"path": path}, skip_bad_answers=True)] == ["good"]
 
 
@@ -306,13 +305,11 @@ def test_squad_tydiqa_repeated_ids_become_unique(tmp_path: Path) -> None:
 
 def test_squad_structure_and_json_errors(tmp_path: Path) -> None:
     path = write(tmp_path, "broken.json", '{"data": [\n  {"paragraphs": [}\n]}')
-    with pytest.raises(DataFormatError) as err:
-        read("squad_json", {"path": path})
-    assert_error(err, path, 2, "invalid JSON")
+    assert_read_fails("squad_json", {"path": path}, path, 2, "invalid JSON")
     missing = write(tmp_path, "m.json", squad([{"context": "c", "qas": [{"id": "q", "answers": []}]}]))
-    with pytest.raises(DataFormatError) as err:
-        read("squad_json", {"path": missing})
-    assert_error(err, missing, None, "data[0].paragraphs[0].qas[0]: missing key 'question'")
+    assert_read_fails(
+        "squad_json", {"path": missing}, missing, None, "data[0].paragraphs[0].qas[0]: missing key 'question'"
+    )
 
 
 # ---------------------------------------------------------------- multiple choice
@@ -342,17 +339,11 @@ def test_copa_crlf_questions_and_placeholder_labels(tmp_path: Path) -> None:
 
 def test_copa_malformed(tmp_path: Path) -> None:
     path = write(tmp_path, "c.jsonl", copa_line(0) + "\n{not json\n")
-    with pytest.raises(DataFormatError) as err:
-        read("copa_jsonl", {"path": path})
-    assert_error(err, path, 2, "invalid JSON")
+    assert_read_fails("copa_jsonl", {"path": path}, path, 2, "invalid JSON")
     bad_label = write(tmp_path, "l.jsonl", copa_line(2))
-    with pytest.raises(DataFormatError) as err:
-        read("copa_jsonl", {"path": bad_label})
-    assert_error(err, bad_label, 1, "label 2 is not one of 0, 1")
+    assert_read_fails("copa_jsonl", {"path": bad_label}, bad_label, 1, "label 2 is not one of 0, 1")
     duplicate = write(tmp_path, "d.jsonl", copa_line(0) + "\n" + copa_line(1) + "\n")
-    with pytest.raises(DataFormatError) as err:
-        read("copa_jsonl", {"path": duplicate})
-    assert_error(err, duplicate, 2, "duplicate id '0'")
+    assert_read_fails("copa_jsonl", {"path": duplicate}, duplicate, 2, "duplicate id '0'")
 
 
 def siqa_line(correct: str | None = None) -> str:
@@ -370,16 +361,18 @@ def test_siqa_letters_and_separate_label_file(tmp_path: Path) -> None:
     assert [e.label for e in read("siqa_jsonl", {"path": original, "labels": labels})] == [1, 2]
     assert [e.label for e in read("siqa_jsonl", {"path": original})] == [None, None]
     short = write(tmp_path, "short.lst", "1\n")
-    with pytest.raises(DataFormatError) as err:
-        read("siqa_jsonl", {"path": original, "labels": short})
-    assert_error(err, short, None, f"has 1 labels but {original} has 2 records")
+    assert_read_fails(
+        "siqa_jsonl",
+        {"path": original, "labels": short},
+        short,
+        None,
+        f"has 1 labels but {original} has 2 records",
+    )
 
 
 def test_siqa_bad_letter(tmp_path: Path) -> None:
     path = write(tmp_path, "dev.jsonl", siqa_line("A") + "\n" + siqa_line("D") + "\n")
-    with pytest.raises(DataFormatError) as err:
-        read("siqa_jsonl", {"path": path})
-    assert_error(err, path, 2, "correct 'D' is not one of A, B, C")
+    assert_read_fails("siqa_jsonl", {"path": path}, path, 2, "correct 'D' is not one of A, B, C")
 
 
 def test_commonsenseqa_both_schemas(tmp_path: Path) -> None:
@@ -396,9 +389,7 @@ def test_commonsenseqa_both_schemas(tmp_path: Path) -> None:
         MultipleChoiceExample("o1", "", "Who?", ("p", "q"), None),
     ]
     bad = write(tmp_path, "bad.jsonl", json.dumps({**hf, "answerKey": "E"}))
-    with pytest.raises(DataFormatError) as err:
-        read("commonsenseqa_jsonl", {"path": bad})
-    assert_error(err, bad, 1, "answerKey 'E' is not one of A, B, C")
+    assert_read_fails("commonsenseqa_jsonl", {"path": bad}, bad, 1, "answerKey 'E' is not one of A, B, C")
 
 
 COSMOS_HEADER = "id,context,question,answer0,answer1,answer2,answer3,label\r\n"
@@ -414,22 +405,16 @@ def test_cosmosqa_crlf_quotes_and_no_final_newline(tmp_path: Path) -> None:
     multiline = write(
         tmp_path, "m.csv", COSMOS_HEADER + 'r1,"two\r\nlines",q,a,b,c,d,1\r\nr2,c,"open,q,a,b,c,d,0\r\n'
     )
-    with pytest.raises(DataFormatError) as err:
-        read("cosmosqa_csv", {"path": multiline})
-    assert_error(err, multiline, 4, "bad csv quoting")
+    assert_read_fails("cosmosqa_csv", {"path": multiline}, multiline, 4, "bad csv quoting")
     unlabelled = write(tmp_path, "test.csv", COSMOS_HEADER.replace(",label", "") + "r,c,q,a,b,c,d\n")
     assert read("cosmosqa_csv", {"path": unlabelled})[0].label is None
 
 
 def test_cosmosqa_malformed(tmp_path: Path) -> None:
     path = write(tmp_path, "valid.csv", COSMOS_HEADER + "r1,c,q,a,b,c,d,0\r\nr2,c,q,a,b,c,d,4\r\n")
-    with pytest.raises(DataFormatError) as err:
-        read("cosmosqa_csv", {"path": path})
-    assert_error(err, path, 3, "label 4 is not one of 0, 1, 2, 3")
+    assert_read_fails("cosmosqa_csv", {"path": path}, path, 3, "label 4 is not one of 0, 1, 2, 3")
     header = write(tmp_path, "h.csv", "id,text,label\r\nr,c,0")
-    with pytest.raises(DataFormatError) as err:
-        read("cosmosqa_csv", {"path": header})
-    assert_error(err, header, 1, "expected the header")
+    assert_read_fails("cosmosqa_csv", {"path": header}, header, 1, "expected the header")
 
 
 # ---------------------------------------------------------------- tatoeba / bucc
@@ -447,13 +432,11 @@ def test_tatoeba_aligned_lines(tmp_path: Path) -> None:
 def test_tatoeba_misaligned_and_empty_lines(tmp_path: Path) -> None:
     source = write(tmp_path, "t.deu", "a\nb\nc\n")
     target = write(tmp_path, "t.eng", "a\nb\n")
-    with pytest.raises(DataFormatError) as err:
-        read("tatoeba", {"source": source, "target": target})
-    assert_error(err, source, None, f"has 3 lines but {target} has 2")
+    assert_read_fails(
+        "tatoeba", {"source": source, "target": target}, source, None, f"has 3 lines but {target} has 2"
+    )
     gap = write(tmp_path, "g.eng", "a\n\nc\n")
-    with pytest.raises(DataFormatError) as err:
-        read("tatoeba", {"source": source, "target": gap})
-    assert_error(err, gap, 2, "empty line")
+    assert_read_fails("tatoeba", {"source": source, "target": gap}, gap, 2, "empty line")
 
 
 def test_bucc_gold_pairs(tmp_path: Path) -> None:
@@ -469,9 +452,13 @@ def test_bucc_unknown_gold_id(tmp_path: Path) -> None:
     source = write(tmp_path, "s", "zh-1\ta\n")
     target = write(tmp_path, "t", "en-1\tb\n")
     gold = write(tmp_path, "g", "zh-1\ten-1\nzh-1\ten-9\n")
-    with pytest.raises(DataFormatError) as err:
-        read("bucc", {"source": source, "target": target, "gold": gold})
-    assert_error(err, gold, 2, f"target id 'en-9' is not in {target}")
+    assert_read_fails(
+        "bucc",
+        {"source": source, "target": target, "gold": gold},
+        gold,
+        2,
+        f"target id 'en-9' is not in {target}",
+    )
 
 
 # ---------------------------------------------------------------- real data

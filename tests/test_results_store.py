@@ -10,28 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import result_row
 
 import xstilts
 from xstilts.errors import XstiltsError
 from xstilts.results.store import COLUMNS, STORE_NAME, ResultsStore
 from xstilts.results.tables import current_rows, format_tables
-
-
-def row(**fields: Any) -> dict[str, Any]:
-    base = {
-        "study": "s",
-        "arm": "none",
-        "run": "r1",
-        "phase": "target",
-        "seed": 1,
-        "task": "pawsx",
-        "task_version": 1,
-        "language": "en",
-        "split": "dev",
-        "metric": "accuracy",
-        "value": 50.0,
-    }
-    return {**base, **fields}
 
 
 def main(argv: list[str]) -> int:
@@ -51,10 +35,12 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
 def test_record_and_read_back(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path / STORE_NAME)
     written = [
-        row(language="en", value=71.25),
-        row(language="de", value=60.5),
-        row(study="t", arm="pretrained", phase="pretrained", seed=None, run="p", task="tatoeba", value=12.0),
-        row(language="zh", metric="f1", value=float("nan")),
+        result_row(language="en", value=71.25),
+        result_row(language="de", value=60.5),
+        result_row(
+            study="t", arm="pretrained", phase="pretrained", seed=None, run="p", task="tatoeba", value=12.0
+        ),
+        result_row(language="zh", metric="f1", value=float("nan")),
     ]
     assert store.record(written) == 4
     got = store.rows()
@@ -74,24 +60,24 @@ def test_record_and_read_back(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     with pytest.raises(ValueError, match="lacks task_version"):
-        store.record([{k: v for k, v in row().items() if k != "task_version"}])
+        store.record([{k: v for k, v in result_row().items() if k != "task_version"}])
 
 
 def test_rerecording_replaces_instead_of_adding(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path / STORE_NAME)
-    rows = [row(language=lang) for lang in ("en", "de")]
+    rows = [result_row(language=lang) for lang in ("en", "de")]
     # A NULL seed must still collide with itself (SQLite's UNIQUE alone treats NULLs as distinct).
-    rows.append(row(arm="pretrained", phase="pretrained", seed=None, run="p", task="tatoeba"))
+    rows.append(result_row(arm="pretrained", phase="pretrained", seed=None, run="p", task="tatoeba"))
     store.record(rows)
     first = store.rows()
     store.record(rows)
-    store.record([row(language="de", value=77.0)])
+    store.record([result_row(language="de", value=77.0)])
     again = store.rows()
     assert len(again) == 3
     assert [r["language"] for r in again] == ["en", "de", "en"]  # first-recorded order kept
     assert again[1]["value"] == 77.0 and again[1]["recorded_at"] > first[1]["recorded_at"]
     # Another seed or run of the same arm is another row, not a replacement.
-    store.record([row(seed=2, run="r2"), row(seed=-1, run="r3"), row(run="r9")])
+    store.record([result_row(seed=2, run="r2"), result_row(seed=-1, run="r3"), result_row(run="r9")])
     assert len(store) == 6
 
 
@@ -104,12 +90,12 @@ def _write_rows(path: str, writer: int, barrier: Any, errors: Any) -> None:
         # SQLite answers "database is locked" without waiting (unretried, one race in seven failed).
         for k in range(CREATION_RACES):
             barrier.wait()
-            ResultsStore(Path(f"{path}.{k}")).record([row(arm=f"arm{writer}")])
+            ResultsStore(Path(f"{path}.{k}")).record([result_row(arm=f"arm{writer}")])
         barrier.wait()
         store = ResultsStore(Path(path))
         for i in range(200):
             # One transaction per row: 400 chances for the two writers to collide.
-            store.record([row(arm=f"arm{writer}", language=f"l{i}", value=float(i))])
+            store.record([result_row(arm=f"arm{writer}", language=f"l{i}", value=float(i))])
     except BaseException as err:
         errors.put(f"writer {writer}: {type(err).__name__}: {err}")
         barrier.abort()  # the other writer stops waiting for this one
@@ -169,19 +155,19 @@ def two_seed_rows() -> list[dict[str, Any]]:
     # Arm nli lost seed 2 of de (a killed study): that cell and its average are flagged.
     values |= {("nli", 1, "en"): 80.0, ("nli", 2, "en"): 82.0, ("nli", 1, "de"): 60.0}
     rows = [
-        row(arm=arm, seed=seed, run=f"{arm}{seed}", language=lang, value=value)
+        result_row(arm=arm, seed=seed, run=f"{arm}{seed}", language=lang, value=value)
         for (arm, seed, lang), value in values.items()
     ]
     # Retrieval: the pretrained baseline (no seed) and the intermediate phase of arm nli.
     for lang, value in (("de", 30.0), ("ru", 20.0)):
         fields = {"task": "tatoeba", "split": "test"}
         rows.append(
-            row(
+            result_row(
                 arm="pretrained", phase="pretrained", seed=None, run="p", language=lang, value=value, **fields
             )
         )
         rows.append(
-            row(
+            result_row(
                 arm="pretrained",
                 phase="pretrained",
                 seed=None,
@@ -194,7 +180,7 @@ def two_seed_rows() -> list[dict[str, Any]]:
         )
         for seed in (1, 2):
             rows.append(
-                row(
+                result_row(
                     arm="nli",
                     phase="intermediate",
                     seed=seed,
@@ -241,13 +227,14 @@ def test_tables_show_mean_and_std_over_seeds() -> None:
 def test_tables_pick_the_headline_metric_and_the_latest_run() -> None:
     # Tagging reports precision and recall before F1; the table shows F1 (XTREME's number).
     tagging = [
-        row(task="udpos", metric=m, value=v) for m, v in (("precision", 1.0), ("recall", 2.0), ("f1", 3.0))
+        result_row(task="udpos", metric=m, value=v)
+        for m, v in (("precision", 1.0), ("recall", 2.0), ("f1", 3.0))
     ]
     assert table_lines(format_tables(tagging), "udpos")[0][:3] == ["udpos", "(dev,", "f1)"]
     # A study edited under the same name made a new run for the same arm and seed: the older run's
     # number is not a second seed.
-    old = row(run="old", value=10.0, recorded_at="2024-01-01T00:00:00+00:00")
-    new = row(run="new", value=20.0, recorded_at="2024-02-01T00:00:00+00:00")
+    old = result_row(run="old", value=10.0, recorded_at="2024-01-01T00:00:00+00:00")
+    new = result_row(run="new", value=20.0, recorded_at="2024-02-01T00:00:00+00:00")
     kept, left_out = current_rows([new, old])
     assert kept == [new] and left_out == 1
     assert table_lines(format_tables([old, new]), "pawsx")[3] == ["en", "20.0"]
@@ -258,7 +245,7 @@ def test_results_command_prints_tables_and_exports(
 ) -> None:
     store = ResultsStore(tmp_path / STORE_NAME)
     store.record(two_seed_rows())
-    store.record([row(study="other", value=1.0)])
+    store.record([result_row(study="other", value=1.0)])
     out_csv, out_parquet = tmp_path / "r.csv", tmp_path / "r.parquet"
     args = ["results", str(tmp_path), "--study", "s", "--csv", str(out_csv), "--parquet", str(out_parquet)]
     assert main(args) == 0
@@ -299,7 +286,7 @@ def test_results_command_bad_input_is_one_line_and_exit_2(
     ResultsStore(tmp_path / STORE_NAME)
     assert main(["results", str(tmp_path)]) == 2
     assert "empty" in one_error_line(capsys)
-    ResultsStore(tmp_path / STORE_NAME).record([row()])
+    ResultsStore(tmp_path / STORE_NAME).record([result_row()])
     assert main(["results", str(tmp_path), "--study", "nope"]) == 2
     assert "it has s" in one_error_line(capsys)
     # An export into a missing folder stops before anything is printed or written.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import retrieval_card
 
 from xstilts.config.cards import TaskCard
 from xstilts.data.examples import RetrievalCorpus
@@ -25,15 +26,7 @@ SENTENCES = (
 
 
 def _card(metric: str) -> TaskCard:
-    return TaskCard(
-        name=f"toy-{metric}",
-        format="retrieval",
-        reader="none",
-        metric=metric,
-        languages=["xx"],
-        splits={"test": {"path": "unused"}},
-        layer=-1,
-    )
+    return retrieval_card(metric, layer=-1)
 
 
 def _embed(tiny, sentences, layer: int = -1, **kwargs) -> np.ndarray:

