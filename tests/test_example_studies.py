@@ -3,7 +3,6 @@ Also the study-file features they rely on: fractions, language mixtures, k-of-N 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -52,11 +51,11 @@ def test_every_study_file_is_planned_here() -> None:
 
 
 @pytest.mark.slow
-def test_smoke_study_runs_in_minutes(shared_data: Path, tmp_path: Path, cache_dir: Path) -> None:
+def test_smoke_study_runs_every_phase(shared_data: Path, tmp_path: Path, cache_dir: Path) -> None:
+    # How long it takes is measured by bench/smoke_study.py, not asserted: a busy machine must not
+    # fail the suite.
     study, registry = load_study(STUDIES / "smoke.yaml", shared_data)
-    started = time.perf_counter()
     rows = run_study(study, registry, tmp_path / "out", cache_dir, progress=False)
-    assert time.perf_counter() - started < 180
     scored = {(r["arm"], r["seed"], r["task"]) for r in rows if r["phase"] == "target"}
     assert scored == {
         (arm, seed, task)

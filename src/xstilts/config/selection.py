@@ -9,11 +9,16 @@ picks the same rows in every language.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from xstilts.config.cards import BenchmarkName
+
+# A list of languages (never empty: an empty list is more likely a mistake than "all of them",
+# which is what leaving `languages` out means), or a benchmark's name.
+Languages = Annotated[list[str], Field(min_length=1)] | BenchmarkName
 
 
 class DataSelection(BaseModel):
@@ -30,7 +35,7 @@ class DataSelection(BaseModel):
     split: str = "train"
     # None: every language the split has (or the languages of `sizes` / `mix`). A benchmark's name
     # (`xtreme`, `xtreme-r`): the languages it scores, from the card (replaced when a study loads).
-    languages: list[str] | BenchmarkName | None = None
+    languages: Languages | None = None
     # Examples per language after skipping `offset` (None: all that remain); with `mix`, in total.
     size: int | None = Field(None, ge=1)
     offset: int = Field(0, ge=0)

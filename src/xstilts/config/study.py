@@ -26,17 +26,16 @@ import itertools
 import os
 import random
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from xstilts.config.cards import BenchmarkName
 from xstilts.config.features import FeatureOptions
 from xstilts.config.formats import format_info
 from xstilts.config.model_source import check_spec
 from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
-from xstilts.config.selection import DataSelection
+from xstilts.config.selection import DataSelection, Languages
 from xstilts.config.training import TrainConfig
 from xstilts.errors import ConfigError
 
@@ -138,7 +137,7 @@ class Target(Strict):
 class Retrieval(Strict):
     task: str
     split: str = "test"
-    languages: list[str] | BenchmarkName | None = None
+    languages: Languages | None = None
     size: int | None = Field(None, ge=1)
     # Hidden layer to mean-pool; None: the card's layer, else the middle of the encoder.
     layer: int | None = None
@@ -165,7 +164,8 @@ class Study(Strict):
     task_dirs: list[Path] = []
     # Use only these extra card directories, not the built-in cards (self-contained data sets).
     builtin_tasks: bool = True
-    seeds: list[int] = [1]
+    # Each seeds torch, NumPy and Python's random: 0 to 2**32 - 1, what all three accept.
+    seeds: list[Annotated[int, Field(ge=0, le=2**32 - 1)]] = Field([1], min_length=1)
     device: str = "auto"
     checkpoint: CheckpointConfig = CheckpointConfig()
     features: FeatureOptions = FeatureOptions()
@@ -227,15 +227,24 @@ def load_study(path: Path, data_dir: Path | None = None) -> tuple[Study, TaskReg
         raise ConfigError(str(path), "study file not found")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(str(path), f"not UTF-8 text (byte {err.start}: {err.reason})") from None
+    except yaml.MarkedYAMLError as err:
+        # One line, `file:line:column: problem`, as compilers say it (PyYAML counts from 0).
+        mark = err.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(where, f"not valid YAML: {err.problem or err.context}") from None
     except yaml.YAMLError as err:
-        raise ConfigError(str(path), f"not valid YAML: {err}") from None
+        raise ConfigError(str(path), f"not valid YAML: {' '.join(str(err).split())}") from None
     if not isinstance(raw, dict):
         raise ConfigError(str(path), "a study file must be a YAML mapping")
     try:
         study = Study.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        # pydantic names the member of a union it tried (`list[str]`): not a key of the file.
+        keys = [str(k) for k in first["loc"] if not (isinstance(k, str) and ("[" in k or "'" in k))]
+        where = ".".join(keys) or "(top level)"
         raise ConfigError(f"{path}: {where}", first["msg"]) from None
     base = path.resolve().parent
     resolved_data = data_dir or (base / study.data_dir if study.data_dir else default_data_dir())
