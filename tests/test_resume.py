@@ -22,7 +22,7 @@ from xstilts.config.registry import TaskRegistry
 from xstilts.config.training import TrainConfig
 from xstilts.formats.classification import ClassificationFormat
 from xstilts.training.loop import TrainingTask, train
-from xstilts.training.resume import TrainingCheckpoint
+from xstilts.training.resume import STATE_FILE, TrainingCheckpoint, read_state
 from xstilts.training.task_model import TaskModel
 
 CONFIG = TrainConfig(
@@ -89,10 +89,10 @@ def test_an_interrupted_run_resumes_to_the_same_weights(
     config = CONFIG.model_copy(update={"eval_every": 2, "patience": 5})
     reference, ref_result = run(tiny, task_data, ClassificationFormat(), config=config)
 
-    state = TrainingCheckpoint(tmp_path / "state.pt", every_steps=2, every_seconds=None)
+    state = TrainingCheckpoint(tmp_path / STATE_FILE, every_steps=2, every_seconds=None)
     with pytest.raises(Interrupted):
         run(tiny, task_data, StopsAfter(stop_after), state, config)
-    saved = torch.load(state.path, weights_only=False)
+    saved = read_state(state.path)
     # (dev evaluations collate too, so the batch count is not the step count)
     assert saved["step"] % 2 == 0 and 2 <= saved["step"] < CONFIG.max_steps
 
@@ -108,7 +108,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(
 def test_a_state_for_another_schedule_is_refused(tiny, task_data, tmp_path: Path) -> None:
     from xstilts.errors import XstiltsError
 
-    state = TrainingCheckpoint(tmp_path / "state.pt", every_steps=2, every_seconds=None)
+    state = TrainingCheckpoint(tmp_path / STATE_FILE, every_steps=2, every_seconds=None)
     with pytest.raises(Interrupted):
         run(tiny, task_data, StopsAfter(3), state)
     with pytest.raises(XstiltsError, match="saved for 9 steps"):
@@ -166,9 +166,9 @@ def test_kill_9_at_several_points_then_the_same_results(
 
     def state_of(kind: str, min_step: int):
         def ready() -> bool:
-            for path in runs.glob(f".resume-{kind}-*/train-state.pt"):
+            for path in runs.glob(f".resume-{kind}-*/{STATE_FILE}"):
                 try:
-                    if torch.load(path, weights_only=False)["step"] >= min_step:
+                    if read_state(path)["step"] >= min_step:
                         return True
                 except Exception:  # being replaced right now
                     pass
