@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from safetensors import safe_open
 from test_pipeline import STUDY
 
 from xstilts.config.features import FeatureSettings
@@ -251,6 +252,9 @@ def test_a_state_reads_back_exactly(tmp_path: Path) -> None:
     for got, want in zip(tensors, originals, strict=True):
         assert got.dtype == want.dtype and torch.equal(got, want)
     assert not list(tmp_path.glob(".*.tmp"))  # the temporary file was renamed
+    with safe_open(str(tmp_path / STATE_FILE), framework="pt") as handle:
+        # The JSON is an entry, not the header: safetensors refuses to read headers over 100 MB.
+        assert handle.metadata() == {"format": "pt", "xstilts-train-state": "1"}
 
 
 def test_random_generators_restore_to_the_same_draws(tmp_path: Path) -> None:

@@ -9,9 +9,12 @@ uninterrupted run would have taken and ends with the same weights.
 The state is one safetensors file and holds no code: every tensor (weights, optimiser moments,
 best weights, torch's random states as uint8 tensors) is a safetensors entry, and the rest of
 the state (counters, scheduler, NumPy and Python random states, batch-stream and sampler
-positions, dev history) is JSON in the file's metadata header, with each tensor replaced by a
-reference to its entry. One file written to a temporary name, synced and renamed: a kill during
-the write leaves the previous state intact, and the tensors and the JSON always belong together.
+positions, dev history) is JSON, with each tensor replaced by a reference to its entry. The JSON
+is itself an entry (UTF-8 bytes as a uint8 tensor), not the metadata header: safetensors refuses
+to read headers over 100 MB, and the batch streams' pending indices of a training set with
+millions of examples would come near that. One file written to a temporary name, synced and
+renamed: a kill during the write leaves the previous state intact, and the tensors and the JSON
+always belong together.
 
 A state that cannot be read (truncated, overwritten, written for another model) is discarded
 with a note naming it, and the run starts from its beginning: the result is then that of an
@@ -36,7 +39,8 @@ from safetensors.torch import save_file
 
 STATE_FILE = "train-state.safetensors"
 LEGACY_STATE_FILE = "train-state.pt"  # a pickle (torch.save): never loaded, it could run code
-STATE_FORMAT = "xstilts-train-state"
+STATE_FORMAT = "xstilts-train-state"  # metadata key; its value is the version
+DOCUMENT_ENTRY = "state.json"  # the JSON tree (tensor entries are paths in the tree: "/model/...")
 STATE_VERSION = 1
 # Tags of the JSON tree: values JSON itself cannot tell apart. Plain dicts of the state never
 # have keys starting with "__" (saving checks), so a tag cannot be mistaken for data.
@@ -77,11 +81,13 @@ def write_state(path: Path, state: Mapping[str, Any]) -> None:
     """Write `state` (a tree of dicts, lists, tuples, numbers, strings and tensors) atomically."""
     packer = _Packer()
     tree = packer.pack(state, "")
-    metadata = {"format": "pt", STATE_FORMAT: json.dumps({"version": STATE_VERSION, "state": tree})}
+    document = json.dumps(tree, separators=(",", ":")).encode()
+    tensors = {**packer.tensors, DOCUMENT_ENTRY: torch.frombuffer(bytearray(document), dtype=torch.uint8)}
+    metadata = {"format": "pt", STATE_FORMAT: str(STATE_VERSION)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        save_file(packer.tensors, str(tmp), metadata=metadata)
+        save_file(tensors, str(tmp), metadata=metadata)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -95,14 +101,14 @@ def read_state(path: Path) -> dict[str, Any]:
     anything: safetensors holds raw tensors and json.loads builds plain values)."""
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
-            metadata = handle.metadata() or {}
-            if STATE_FORMAT not in metadata:
+            version = (handle.metadata() or {}).get(STATE_FORMAT)
+            if version is None or DOCUMENT_ENTRY not in handle.keys():  # noqa: SIM118 (not a dict)
                 raise DamagedState("not an xstilts training state")
-            document = json.loads(metadata[STATE_FORMAT])
-            if not isinstance(document, dict) or document.get("version") != STATE_VERSION:
-                raise DamagedState(f"not version {STATE_VERSION} of the training state")
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
-        state = _unpack(document["state"], tensors)
+            if version != str(STATE_VERSION):
+                raise DamagedState(f"version {version} of the training state, not {STATE_VERSION}")
+            document = json.loads(handle.get_tensor(DOCUMENT_ENTRY).numpy().tobytes())
+            tensors = {key: handle.get_tensor(key) for key in handle.keys() if key != DOCUMENT_ENTRY}  # noqa: SIM118
+        state = _unpack(document, tensors)
     except (SafetensorError, ValueError, KeyError, TypeError, IndexError) as error:
         # ValueError covers json.JSONDecodeError and UnicodeDecodeError.
         raise DamagedState(" ".join(f"{type(error).__name__}: {error}".split())) from error
