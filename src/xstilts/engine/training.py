@@ -18,7 +18,7 @@ from xstilts.engine.workspace import Workspace
 from xstilts.files import write_json
 from xstilts.plan.graph import PhaseNode
 from xstilts.training.loop import TrainingTask, train
-from xstilts.training.resume import TrainingCheckpoint
+from xstilts.training.resume import STATE_FILE, TrainingCheckpoint
 from xstilts.training.task_model import TaskModel, save_checkpoint
 
 
@@ -34,7 +34,7 @@ def ensure_run(ws: Workspace, node: PhaseNode) -> PhaseModel:
         if node.run.done:  # another process trained it while this one waited for the lock
             ws.note(f"reuse {node.run.path.name} (trained by another process meanwhile)")
             return PhaseModel(ws, node)
-        resuming = (node.run.resume_dir / "train-state.pt").is_file()
+        resuming = (node.run.resume_dir / STATE_FILE).is_file()
         ws.note(f"train {node.run.path.name}" + (" (resuming from its saved state)" if resuming else ""))
         return _train_and_commit(ws, node)
 
@@ -66,7 +66,7 @@ def _train_and_commit(ws: Workspace, node: PhaseNode) -> PhaseModel:
     }
     model = TaskModel(loaded.encoder, heads).to(ws.device)
     state = TrainingCheckpoint(
-        run.resume_dir / "train-state.pt", ws.checkpoint.every_steps, ws.checkpoint.every_seconds
+        run.resume_dir / STATE_FILE, ws.checkpoint.every_steps, ws.checkpoint.every_seconds
     )
     result = train(
         model,

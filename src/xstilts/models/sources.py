@@ -101,10 +101,17 @@ def load_model(spec: str, cache_dir: Path | None = None) -> LoadedModel:
     directory = resolve_model_dir(spec, cache_dir)
     where = _where(spec)
     try:
-        config = AutoConfig.from_pretrained(directory, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+        config = AutoConfig.from_pretrained(directory, local_files_only=True, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True, trust_remote_code=False)
+        # use_safetensors=True: transformers must never fall back to a pickled pytorch_model.bin
+        # (every source resolves to a directory with safetensors weights; this holds that line).
         encoder = AutoModel.from_pretrained(
-            directory, config=config, local_files_only=True, **_pooler_kwargs(config, directory)
+            directory,
+            config=config,
+            local_files_only=True,
+            use_safetensors=True,
+            trust_remote_code=False,
+            **_pooler_kwargs(config, directory),
         )
     except (OSError, ValueError, KeyError) as error:
         detail = " ".join(str(error).split())
@@ -126,7 +133,7 @@ def describe_sources() -> list[dict]:
         },
         {
             "spec": "path:<dir>",
-            "description": "a local Hugging Face model directory (config.json, weights, tokenizer files)",
+            "description": "a local Hugging Face model directory (config.json, safetensors, tokenizer files)",
             "offline": True,
             "note": "",
         },
