@@ -292,6 +292,7 @@ def check_store(path: Path) -> None:
     with _connect(Path(path), write=False) as conn:
         verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
     if verdict != "ok":
+        verdict = " ".join(verdict.replace("*** in database main ***", "").split())  # one line
         raise XstiltsError(f"{path}: the results store is damaged ({verdict}); move it aside to start anew")
 
 
