@@ -195,6 +195,13 @@ def test_an_hf_model_is_found_in_the_local_cache_or_refused_before_anything_is_w
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         (snapshot_dir / name).write_text(GOOD_CONFIG if name == "config.json" else "")
     preflight.check_model_source("hf:someone/tiny-model")
+    # Offline, a copy without weights is named for what it lacks.
+    (snapshot_dir / "model.safetensors").unlink()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigError, match="cache is incomplete \\(no safetensors weights"):
+        preflight.check_model_source("hf:someone/tiny-model")
+    with pytest.raises(ConfigError, match="not a valid Hugging Face repo id"):
+        preflight.check_model_source("hf:a/b/c")
 
 
 @pytest.mark.parametrize(

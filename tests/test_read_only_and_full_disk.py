@@ -267,3 +267,19 @@ def test_a_full_tmpfs_during_run(tmp_path: Path, shared_data: Path, cache_dir: P
     files = Path(f"{report}.files2").read_text().splitlines()
     assert sum(f.endswith("/DONE") and "/target-" in f for f in files) == 2
     assert any(f.endswith("/out/results.json") for f in files)
+
+
+def test_a_full_disk_under_results_csv_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = copy_of_pinned_store(tmp_path)
+    target = tmp_path / "rows.csv"
+
+    def full(*args: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr("xstilts.results.tables.export_csv", full)
+    assert main(["results", str(store), "--csv", str(target)]) == 2
+    line = one_error_line(capsys)
+    assert line == f"xstilts: error: {target}: No space left on device (the disk is full)"
+    assert not target.exists()

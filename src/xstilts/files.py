@@ -157,8 +157,6 @@ def _free_bytes(path: Path) -> int:
 
 def describe_os_error(err: OSError) -> str:
     """An OSError of FILE_SYSTEM_ERRNOS as the CLI's one line."""
-    full = disk_full(err)
-    if full is not None:
-        return disk_full_message(full, [Path(err.filename or ".")])
     where = f"{err.filename}: " if err.filename else ""
-    return f"{where}{err.strerror or err}" + (f" (and {err.filename2})" if err.filename2 else "")
+    what = f"{err.strerror or err}" + (f" (and {err.filename2})" if err.filename2 else "")
+    return where + what + (" (the disk is full)" if disk_full(err) is not None else "")

@@ -168,13 +168,21 @@ def _check_hub_model(rest: str, where: str) -> None:
     from huggingface_hub import HfApi, constants, try_to_load_from_cache
 
     repo_id, _, revision = rest.partition("@")
-    config = try_to_load_from_cache(
-        repo_id, "config.json", cache_dir=os.environ.get("HF_HUB_CACHE") or None, revision=revision or None
-    )
+    try:
+        config = try_to_load_from_cache(
+            repo_id,
+            "config.json",
+            cache_dir=os.environ.get("HF_HUB_CACHE") or None,
+            revision=revision or None,
+        )
+    except ValueError as err:  # huggingface_hub's HFValidationError
+        raise ConfigError(where, f"{repo_id!r} is not a valid Hugging Face repo id ({err})") from None
+    cached = "it is not in the local Hugging Face cache"
     if isinstance(config, str):
-        snapshot = Path(config).parent
-        if not _missing_model_files({p.name for p in snapshot.iterdir()}):
+        problem = _missing_model_files({p.name for p in Path(config).parent.iterdir()})
+        if not problem:
             return  # cached whole: loading needs no network
+        cached = f"its copy in the local Hugging Face cache is incomplete ({problem})"
     offline = constants.HF_HUB_OFFLINE or any(
         os.environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
         for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
@@ -182,7 +190,7 @@ def _check_hub_model(rest: str, where: str) -> None:
     if offline:
         raise ConfigError(
             where,
-            f"Hugging Face model {rest!r}: offline mode is on and it is not in the local Hugging Face cache",
+            f"Hugging Face model {rest!r}: offline mode is on and {cached}",
         )
     try:
         info = HfApi().model_info(repo_id, revision=revision or None, timeout=HUB_TIMEOUT_S)
