@@ -133,7 +133,10 @@ def test_entry_point_exit_code() -> None:
         text=True,
         check=False,
     )
-    assert done.returncode == 0 and "no data" in done.stdout
+    # A --data-dir that does not exist is bad input (issue 12, item 3): one line, exit 2.
+    assert done.returncode == 2 and done.stderr.strip() == (
+        "xstilts: error: --data-dir /nonexistent: no such folder"
+    )
     bad = subprocess.run(
         [sys.executable, "-m", "xstilts.cli", "run"], capture_output=True, text=True, check=False
     )

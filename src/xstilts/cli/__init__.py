@@ -10,8 +10,9 @@
     xstilts data check DIR [--task T ...]       each task's files: present, readable, labels in the set
     xstilts data pull TASK... --to DIR          fetch task data from the Hugging Face hub into DIR
 
-Bad input (a study, task, language, model or data file) prints one line naming what and where
-and exits with code 2.
+Bad input (a study, task, language, model or data file, a folder that cannot be written, a full
+disk) prints one line naming what and where and exits with code 2; `run` checks every input before
+it writes anything, so bad input leaves the output folder as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 
 from xstilts.cli import data, demo, models, plan, report, results, run, tasks
 from xstilts.errors import XstiltsError
+from xstilts.files import FILE_SYSTEM_ERRNOS, describe_os_error
 
 # One module per command, each with `add_parser(sub)`; in the order `xstilts --help` lists them.
 COMMANDS = (demo, run, plan, tasks, models, results, report, data)
@@ -55,4 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         # "Note on SIGPIPE").
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
+    except OSError as err:
+        # A full disk, a read-only or unwritable place, a file where a folder should be: the machine's
+        # state, not a bug. The commands check the paths they are given first; this catches the rest.
+        if err.errno not in FILE_SYSTEM_ERRNOS:
+            raise
+        print(f"xstilts: error: {describe_os_error(err)}", file=sys.stderr)
+        return 2
     return 0

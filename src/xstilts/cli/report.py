@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from xstilts.errors import XstiltsError
+from xstilts.files import check_writable_folder
 
 
 def command(args: argparse.Namespace) -> None:
@@ -24,6 +25,7 @@ def command(args: argparse.Namespace) -> None:
 
         if args.to is None:
             raise XstiltsError("--export xtreme: give --to FOLDER (where the predictions are written)")
+        check_writable_folder(args.to, "--to")
         done = export_xtreme(
             args.dir,
             args.to,
@@ -37,6 +39,12 @@ def command(args: argparse.Namespace) -> None:
         print(done.describe())
         return
 
+    if args.format == "html" and args.dir.is_dir():
+        # The statistics take a while: know first that their folder can be written.
+        try:
+            check_writable_folder(args.dir / REPORT_DIR, "report")
+        except XstiltsError as err:
+            raise XstiltsError(f"{err}; `--format md` prints the report instead") from None
     # A missing directory, store, study or arm fails here, before any statistics run.
     report = build_report(
         args.dir,

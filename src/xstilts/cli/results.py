@@ -8,6 +8,7 @@ from pathlib import Path
 
 def command(args: argparse.Namespace) -> None:
     from xstilts.errors import ConfigError
+    from xstilts.files import check_writable_folder
     from xstilts.results import tables as results
     from xstilts.results.store import COLUMNS, STORE_NAME, ResultsStore
 
@@ -22,6 +23,7 @@ def command(args: argparse.Namespace) -> None:
     exports = [(fmt, target) for fmt, target in (("csv", args.csv), ("parquet", args.parquet)) if target]
     for fmt, target in exports:
         results.check_export_path(target, f"--{fmt}")
+        check_writable_folder(target.parent, f"--{fmt} {target}: folder")
     store = ResultsStore(path, create=False)
     studies = store.studies()
     if not studies:

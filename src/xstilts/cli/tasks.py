@@ -11,6 +11,7 @@ def command(args: argparse.Namespace) -> None:
     from xstilts.config.cards import TaskCard
     from xstilts.config.registry import TaskRegistry
     from xstilts.config.study import default_data_dir
+    from xstilts.errors import ConfigError
 
     def describe(card: TaskCard) -> dict:
         """One card as `--json` lists it: what it is, who scores it, where its data comes from."""
@@ -52,6 +53,11 @@ def command(args: argparse.Namespace) -> None:
             "obtain": card.obtain,
         }
 
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        # A folder named on the command line must exist; without --data-dir the cards are listed
+        # with "no data" wherever the default folder is missing.
+        what = "is not a folder" if args.data_dir.exists() else "no such folder"
+        raise ConfigError(f"--data-dir {args.data_dir}", what)
     registry = TaskRegistry(args.data_dir or default_data_dir())
     listing = [
         describe(card)

@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from typing import Any
 import xstilts
 from xstilts.errors import ConfigError, XstiltsError
 from xstilts.results.example_files import EvaluationExamples, ExamplesFile, read_examples_file
+from xstilts.results.sqlite_file import open_connection, set_wal, transaction
 
 STORE_NAME = "results.sqlite"
 
@@ -106,10 +106,6 @@ _MIGRATIONS = (
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-# How long a writer waits for another process's transaction before giving up. A transaction is
-# one evaluation's rows (milliseconds), so this only runs out when a process hangs holding it.
-BUSY_TIMEOUT_S = 120.0
-
 _INSERT = (
     f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)}) "
     f"ON CONFLICT ({_KEY_SQL}) DO UPDATE SET "
@@ -131,59 +127,12 @@ class ResultsStore:
             raise ConfigError(str(self.path), "no results store here")
         # Create or migrate the schema now, so a store that cannot be used (not SQLite, written by
         # a newer xstilts) stops a study before it trains anything.
-        with self._connect(write=create):
-            pass
-
-    @contextmanager
-    def _connect(self, write: bool) -> Iterator[sqlite3.Connection]:
-        try:
-            # isolation_level=None: no implicit transactions; writes open BEGIN IMMEDIATE themselves.
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        except sqlite3.Error as err:
-            raise XstiltsError(f"{self.path}: cannot open the results store ({err})") from None
-        try:
-            # In WAL mode NORMAL syncs at checkpoints, not at every commit: a power cut may lose the
-            # last numbers (the runs' evals/*.json still have them) but never corrupts the file.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._prepare(conn, write)
-            yield conn
-        except sqlite3.DatabaseError as err:
-            # "file is not a database", a full disk, a read-only directory: the user's to fix.
-            raise XstiltsError(f"{self.path}: results store: {err}") from None
-        finally:
-            conn.close()
-
-    def _prepare(self, conn: sqlite3.Connection, write: bool) -> None:
-        # One statement, one snapshot: read apart, another process's schema could land in between
-        # and make a store it is creating look like another program's database.
-        version, tables = conn.execute(
-            "SELECT user_version, (SELECT count(*) FROM sqlite_master) FROM pragma_user_version"
-        ).fetchone()
-        if version > SCHEMA_VERSION:
-            raise XstiltsError(
-                f"{self.path}: results store schema {version} is newer than this xstilts reads "
-                f"({SCHEMA_VERSION}); upgrade xstilts"
-            )
-        if version == SCHEMA_VERSION:
-            return
-        # Checked before WAL is switched on: another program's database is left as it was.
-        if version == 0 and tables:
-            raise XstiltsError(f"{self.path}: an SQLite file, but not an xstilts results store")
-        if not write:
-            if version == 0:
+        with self._connect(write=create) as conn:
+            if not create and _schema(conn)[0] == 0:
                 raise ConfigError(str(self.path), "the results store is empty (no study has run into it)")
-            # Every migration after the first only adds a table, so an older store reads as it is
-            # (no per-example pointers) without the write access an upgrade needs. A migration that
-            # changes `results` must make older versions an error here again.
-            return
-        _set_wal(conn)
-        with _transaction(conn):
-            # Re-read inside the write lock: another process may have created the schema meanwhile.
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            for step in _MIGRATIONS[version:]:
-                for statement in filter(str.strip, step.split(";")):
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _connect(self, write: bool) -> AbstractContextManager[sqlite3.Connection]:
+        return _connect(self.path, write)
 
     def record(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Write rows in one transaction (all of them or none); a row already there is replaced.
@@ -201,7 +150,7 @@ class ResultsStore:
         pointers = self._pointer_params(
             [{**row, "path": row[EXAMPLES_FILE_FIELD]} for row in rows if row.get(EXAMPLES_FILE_FIELD)], now
         )
-        with self._connect(write=True) as conn, _transaction(conn):
+        with self._connect(write=True) as conn, transaction(conn):
             conn.executemany(_INSERT, params)
             conn.executemany(_INSERT_EXAMPLE_FILE, pointers)
         return len(params)
@@ -213,7 +162,7 @@ class ResultsStore:
         number of pointers written."""
         params = self._pointer_params(list(rows), datetime.now(UTC).isoformat(timespec="microseconds"))
         if params:
-            with self._connect(write=True) as conn, _transaction(conn):
+            with self._connect(write=True) as conn, transaction(conn):
                 conn.executemany(_INSERT_EXAMPLE_FILE, params)
         return len(params)
 
@@ -335,30 +284,72 @@ class ResultsStore:
             return conn.execute("SELECT count(*) FROM results").fetchone()[0]
 
 
-def _set_wal(conn: sqlite3.Connection) -> None:
-    """WAL mode, waiting out other connections. It persists in the file, so this runs once per store,
-    but two studies may start on a new store together: switching needs every other connection idle
-    and SQLite answers "database is locked" at once instead of calling the busy handler."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as err:
-            if err.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
+def check_store(path: Path) -> None:
+    """Fail if a study could not record into the store at `path`, found by reading it only (`xstilts
+    run` checks before it writes anything): not SQLite, another program's database, a newer schema,
+    a damaged page (SQLite's quick_check reads every page; stores are small). A file with no schema
+    yet passes: the study creates it."""
+    with _connect(Path(path), write=False) as conn:
+        verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if verdict != "ok":
+        verdict = " ".join(verdict.replace("*** in database main ***", "").split())  # one line
+        raise XstiltsError(f"{path}: the results store is damaged ({verdict}); move it aside to start anew")
 
 
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
+def _connect(path: Path, write: bool) -> Iterator[sqlite3.Connection]:
+    """A connection with the schema checked (and, for a writer, created or migrated). A reader that
+    cannot write the file opens it read-only (`xstilts.results.sqlite_file`)."""
     try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        conn = open_connection(path, write)
+    except sqlite3.Error as err:
+        raise XstiltsError(f"{path}: cannot open the results store ({err})") from None
+    try:
+        # In WAL mode NORMAL syncs at checkpoints, not at every commit: a power cut may lose the
+        # last numbers (the runs' evals/*.json still have them) but never corrupts the file.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        _prepare(conn, path, write)
+        yield conn
+    except sqlite3.DatabaseError as err:
+        # "file is not a database", a full disk, a read-only directory: the user's to fix.
+        full = getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        raise XstiltsError(f"{path}: results store: {'the disk is full: ' if full else ''}{err}") from None
+    finally:
+        conn.close()
+
+
+def _schema(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(schema version, entries in sqlite_master). One statement, one snapshot: read apart, another
+    process's schema could land in between and make a store it is creating look like another
+    program's database."""
+    return conn.execute(
+        "SELECT user_version, (SELECT count(*) FROM sqlite_master) FROM pragma_user_version"
+    ).fetchone()
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, write: bool) -> None:
+    version, tables = _schema(conn)
+    if version > SCHEMA_VERSION:
+        raise XstiltsError(
+            f"{path}: results store schema {version} is newer than this xstilts reads "
+            f"({SCHEMA_VERSION}); upgrade xstilts"
+        )
+    # Checked before WAL is switched on: another program's database is left as it was.
+    if version == 0 and tables:
+        raise XstiltsError(f"{path}: an SQLite file, but not an xstilts results store")
+    if version == SCHEMA_VERSION or not write:
+        # Every migration after the first only adds a table, so an older store reads as it is
+        # (no per-example pointers) without the write access an upgrade needs. A migration that
+        # changes `results` must make older versions an error here again.
+        return
+    set_wal(conn)
+    with transaction(conn):
+        # Re-read inside the write lock: another process may have created the schema meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for step in _MIGRATIONS[version:]:
+            for statement in filter(str.strip, step.split(";")):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _params(row: Mapping[str, Any], now: str) -> tuple[Any, ...]:
