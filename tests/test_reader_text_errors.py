@@ -18,6 +18,7 @@ from xstilts.errors import DataFormatError
 CONLLU_WORD = "1\tI\tI\tPRON\tPRP\t_\t0\troot\t_\t_\n"
 COSMOS_HEADER = "id,context,question,answer0,answer1,answer2,answer3,label\n"
 COPA = {"premise": "p", "choice1": "a", "choice2": "b", "question": "cause", "label": 0, "idx": 0}
+COPA_LINES = json.dumps(COPA) + "\n" + json.dumps({**COPA, "premise": "p{x}", "idx": 1})
 
 # reader, file name, options, the file's text with "{x}" where line 2 holds the NUL
 NUL_CASES = [
@@ -27,7 +28,7 @@ NUL_CASES = [
     ("glue_tsv", "dev.tsv", {}, "sentence1\tsentence2\tlabel\nA{x}\tB\tentailment\n"),
     ("conllu", "dev.conllu", {}, "# sent_id = a\n1\tI{x}\tI\tPRON\tPRP\t_\t0\troot\t_\t_\n"),
     ("ccg_supertags", "dev.txt", {"min_count": 1}, "I|PRP|NP sleep|VBP|S\\NP\nYou|PRP|NP r{x}un|VBP|S\\NP\n"),
-    ("copa_jsonl", "val.jsonl", {}, json.dumps(COPA) + "\n" + json.dumps({**COPA, "premise": "p{x}", "idx": 1})),
+    ("copa_jsonl", "val.jsonl", {}, COPA_LINES),
     ("cosmosqa_csv", "valid.csv", {}, COSMOS_HEADER + "r1,c{x},q,a,b,c,d,0\n"),
     ("plain_text", "text.txt", {}, "one sentence\ntwo{x} sentences\n"),
 ]
