@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from xstilts.cli import main
 from xstilts.data.codecs import read
 from xstilts.errors import DataFormatError
 
@@ -112,3 +114,33 @@ def test_an_unclosed_quote_that_runs_into_the_limit_is_named_as_one(tmp_path: Pa
     assert err.line == 2
     assert "a quoted field opened on this line runs on for" in str(err)
     assert "(an unclosed quote?); if fields are not quoted, set quoted: false" in str(err)
+
+
+def test_plan_and_run_refuse_a_nul_in_one_line_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cards, data = tmp_path / "cards", tmp_path / "data"
+    cards.mkdir()
+    data.mkdir()
+    card = {
+        "name": "toy-nli",
+        "format": "classification",
+        "reader": "xtreme_tsv_pairs",
+        "labels": ["entailment", "neutral"],
+        "metric": "accuracy",
+        "languages": ["en"],
+        "splits": {"train": {"path": "train-{lang}.tsv"}},
+    }
+    (cards / "toy-nli.yaml").write_text(yaml.safe_dump(card))
+    bad = write(data / "train-en.tsv", "a\tb\tentailment\nc\x00\td\tneutral\n")
+    target = {"task": "toy-nli", "train": {"split": "train"}, "evaluate": {"split": "train"}}
+    study = {"name": "nul", "model": "random:tiny", "builtin_tasks": False, "task_dirs": [str(cards)]}
+    study |= {"data_dir": str(data), "arms": [{"name": "none"}], "targets": [target]}
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    out = tmp_path / "out"
+    for command in ("plan", "run"):
+        assert main([command, str(path), "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"xstilts: error: {bad}:2: NUL byte")
+        assert not out.exists()
