@@ -112,15 +112,16 @@ def test_every_problem_is_reported_with_file_and_line(tree, capsys):
     _, data = tree
     code, out, err = check_tree(capsys, tree, "--json")
     assert code == 2
-    assert err.strip().splitlines() == [f"xstilts: error: data check: 6 problems in {data} (listed above)"]
+    assert err.strip().splitlines() == [f"xstilts: error: data check: 5 problems in {data} (listed above)"]
     rows = rows_by_key(json.loads(out))
 
     assert rows["mini-nli", "dev", "en"]["status"] == "ok" and rows["mini-nli", "dev", "en"]["examples"] == 3
     de = rows["mini-nli", "dev", "de"]
     assert de["status"] == "malformed"
     assert de["problem"] == f"{data / 'nli/dev-de.tsv'}:2: expected 3 tab-separated columns, found 2"
-    assert rows["mini-nli", "dev", "fr"]["status"] == "missing"
-    assert str(data / "nli/dev-fr.tsv") in rows["mini-nli", "dev", "fr"]["problem"]
+    # A language with none of its files is not downloaded, as a whole split is (issue 12, item 7).
+    fr = rows["mini-nli", "dev", "fr"]
+    assert fr["status"] == "not downloaded" and not fr["is_problem"] and fr["problem"] == ""
     assert rows["mini-nli", "dev", "es"]["problem"].endswith("file is empty")
     # A split with no file in any language is listed once, and is not a problem by default.
     test = rows["mini-nli", "test", "-"]
@@ -138,7 +139,7 @@ def test_every_problem_is_reported_with_file_and_line(tree, capsys):
     assert rows["mini-retrieval", "test", "de"]["status"] == "missing"
     assert rows["mini-retrieval", "test", "de"]["problem"] == f"missing {data / 'par/p.deu-eng.deu'}"
     assert rows["mini-retrieval", "test", "fr"]["examples"] == 2
-    assert sum(r["is_problem"] for r in rows.values()) == 6
+    assert sum(r["is_problem"] for r in rows.values()) == 5
 
 
 def test_a_label_the_reader_checks_is_reported_once_with_its_line(tree, capsys):
@@ -164,7 +165,10 @@ def test_table_names_task_split_language_and_problem(tree, capsys):
     assert de.split()[:4] == ["mini-nli", "dev", "de", "malformed"]
     assert "dev-de.tsv:2: expected 3 tab-separated columns" in de
     assert lines[-1].startswith("4 tasks: ")
-    assert "6 problems; 1 split not downloaded (not counted as problems; --require counts them)" in lines[-1]
+    assert (
+        "5 problems; 1 split and 1 split/language not downloaded "
+        "(not counted as problems; --require counts them)" in lines[-1]
+    )
 
 
 def test_not_downloaded_splits_count_only_with_require(tree, capsys):
@@ -176,6 +180,50 @@ def test_not_downloaded_splits_count_only_with_require(tree, capsys):
     assert code == 2
     assert "no file for any of its 4 languages" in out
     assert "1 problem in" in err
+
+
+def test_languages_not_downloaded_count_only_with_require(tree, capsys):
+    _, data = tree
+    args = ["--task", "mini-nli", "--split", "dev", "--languages", "en", "fr", "--json"]
+    code, out, err = check_tree(capsys, tree, *args)
+    assert code == 0 and err == ""
+    report = json.loads(out)
+    assert [(r["language"], r["status"], r["is_problem"]) for r in report["rows"]] == [
+        ("en", "ok", False),
+        ("fr", "not downloaded", False),
+    ]
+    assert report["summary"]["languages_not_downloaded"] == 1 and report["summary"]["not_downloaded"] == 0
+    code, out, err = check_tree(capsys, tree, *args, "--require")
+    assert code == 2 and "1 problem in" in err
+    fr = rows_by_key(json.loads(out))["mini-nli", "dev", "fr"]
+    assert fr["status"] == "not downloaded" and fr["is_problem"]
+    assert fr["problem"] == f"missing {data / 'nli/dev-fr.tsv'}"
+
+
+def test_a_nul_byte_is_a_malformed_file_with_its_line(tree, capsys):
+    _, data = tree
+    (data / "nli/dev-en.tsv").write_bytes(PAIRS.replace("It rains.", "It r\x00ains.").encode())
+    code, out, _ = check_tree(capsys, tree, "--task", "mini-nli", "--languages", "en", "--json")
+    assert code == 2
+    row = json.loads(out)["rows"][0]
+    assert row["status"] == "malformed"
+    assert row["problem"].startswith(f"{data / 'nli/dev-en.tsv'}:2: NUL byte (\\x00) at byte 5 of the line")
+
+
+def test_a_partial_download_of_the_shared_mirror_is_no_problem(shared_data, capsys):
+    # PAN-X train holds 8 of its 48 languages on the mirror: the other 40 are not downloaded.
+    code, out, err = run_check(capsys, str(shared_data), "--task", "panx", "--split", "train", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["summary"] == {
+        "tasks": 1,
+        "read": 8,
+        "ok": 8,
+        "examples": 145000,
+        "problems": 0,
+        "not_downloaded": 0,
+        "languages_not_downloaded": 40,
+    }
 
 
 def test_clean_directory_exits_zero(tree, capsys):

@@ -12,11 +12,12 @@ For every task card (or the --task ones), split and language: are the files ther
 card's reader read them (the count of examples), are the labels in the card's label set?
 Every problem is listed, not just the first.
 
-Problems: a missing file in a split that other languages of it have; a file its reader rejects
-(malformed or empty; the message names the file and line); a label outside the card's labels
-(classification labels, tagging tags, multiple-choice answer indices).
-A split with no file in any language is "not downloaded": listed, but a problem only with
---require, since a data directory often holds only some splits.
+Problems: a language with only some of its files (Tatoeba's two sides); a file its reader rejects
+(malformed, empty, a NUL byte; the message names the file and line); a label outside the card's
+labels (classification labels, tagging tags, multiple-choice answer indices).
+A split with no file in any language, and a language with none of its files, are "not
+downloaded": listed, but problems only with --require, since a data directory often holds only
+some splits and languages.
 
 Exit code: 0 when there is no problem, 2 when there is any (the table says which).
 """
@@ -111,7 +112,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--split", action="extend", nargs="+", dest="splits", metavar="S", help="only these splits"
     )
     check.add_argument("--languages", action="extend", nargs="+", metavar="L", help="only these languages")
-    check.add_argument("--require", action="store_true", help="a split with no file at all is a problem too")
+    check.add_argument("--require", action="store_true", help="count what is not downloaded")
     cards_and_quiet(check)
     check.set_defaults(func=check_command)
 

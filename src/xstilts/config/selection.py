@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from xstilts.config.cards import BenchmarkName
 
@@ -24,9 +24,13 @@ Languages = Annotated[list[str], Field(min_length=1)] | BenchmarkName
 class DataSelection(BaseModel):
     """Examples of one task and split: which languages, and how many of each.
 
-    How many, per language: all (default), `size` examples, a `fraction` of them, or a language
-    mixture, either `sizes` per language or `mix` ratios of a `size` in total (e.g. English-only
-    vs half English half Spanish at the same volume).
+    How many, per language: all (default, or `size: all`), `size` examples, a `fraction` of them,
+    or a language mixture, either `sizes` per language (a count or `all`) or `mix` ratios of a
+    `size` in total (e.g. English-only vs half English half Spanish at the same volume).
+
+    A count larger than the data is refused when the study is planned (`xstilts.plan.counts`),
+    not quietly cut to what there is: `all` says "everything there is" on purpose. `all` is read
+    as leaving the count out, so it names the same runs.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -41,8 +45,20 @@ class DataSelection(BaseModel):
     offset: int = Field(0, ge=0)
     seed: int = 0
     fraction: float | None = Field(None, gt=0, le=1)
-    sizes: dict[str, int] | None = None
+    sizes: dict[str, int | None] | None = None  # None for a language: all of it (`all` in the file)
     mix: dict[str, float] | None = None
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size_all(cls, value: object) -> object:
+        return count_or_all(value, "size")
+
+    @field_validator("sizes", mode="before")
+    @classmethod
+    def _sizes_all(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        return {lang: count_or_all(n, f"the count of {lang}") for lang, n in value.items()}
 
     @model_validator(mode="after")
     def _one_way_to_size(self) -> DataSelection:
@@ -54,11 +70,11 @@ class DataSelection(BaseModel):
         if self.sizes is not None:
             if self.size is not None:
                 raise ValueError("with `sizes` (per language) leave out `size`")
-            if any(n < 1 for n in self.sizes.values()):
+            if any(n is not None and n < 1 for n in self.sizes.values()):
                 raise ValueError("every count in `sizes` must be at least 1")
         if self.mix is not None:
             if self.size is None:
-                raise ValueError("`mix` gives ratios of `size` examples in total: give `size`")
+                raise ValueError("`mix` gives ratios of `size` examples in total: give `size` as a number")
             if any(r < 0 for r in self.mix.values()) or sum(self.mix.values()) <= 0:
                 raise ValueError("`mix` ratios must be non-negative and not all zero")
         if (self.sizes or self.mix) and self.languages is not None:
@@ -93,6 +109,16 @@ class DataSelection(BaseModel):
             if dump[key] is None:
                 del dump[key]
         return dump
+
+
+def count_or_all(value: object, what: str) -> object:
+    """`all` (everything there is) as None, which is what leaving the count out means; any other
+    word is refused here, with what a count may be."""
+    if isinstance(value, str):
+        if value.strip().lower() == "all":
+            return None
+        raise ValueError(f"{what} must be a number of examples or `all`, got {value!r}")
+    return value
 
 
 def mix_counts(mix: dict[str, float], total: int) -> dict[str, int]:

@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xstilts.config.features import FeatureOptions
 from xstilts.config.formats import format_info
 from xstilts.config.model_source import check_spec
 from xstilts.config.registry import BUILTIN_CARDS, TaskRegistry
-from xstilts.config.selection import DataSelection, Languages
+from xstilts.config.selection import DataSelection, Languages, count_or_all
 from xstilts.config.training import TrainConfig
 from xstilts.errors import ConfigError
 
@@ -138,10 +138,16 @@ class Retrieval(Strict):
     task: str
     split: str = "test"
     languages: Languages | None = None
+    # The first `size` queries per language (None or `all`: every one); more than there are is refused.
     size: int | None = Field(None, ge=1)
     # Hidden layer to mean-pool; None: the card's layer, else the middle of the encoder.
     layer: int | None = None
     after: list[Literal["pretrained", "intermediate", "target"]] = ["pretrained", "intermediate"]
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size_all(cls, value: object) -> object:
+        return count_or_all(value, "size")
 
 
 class CheckpointConfig(Strict):

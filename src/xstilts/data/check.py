@@ -5,16 +5,16 @@ examples counted, and their labels checked against the card. Every problem is co
 stops at the first), one row per split and language.
 
 What counts as a problem:
-- a split of which some languages have files and others do not: the missing ones are problems;
-- a language with only some of its files (Tatoeba's two sides);
+- a language with only some of its files (Tatoeba's two sides, BUCC's three);
 - a file its reader rejects (malformed, empty): the reader's message, with file and line;
 - a label outside the card's `labels` (classification labels, tagging tags) or a multiple-choice
   answer index outside the choices. Readers given `labels` options reject such labels themselves
   with the line; the check after reading catches what a reader was not told to check, so nothing
   is reported twice.
-A split with no file in any language is "not downloaded": a partial data directory is normal
-(the shared mirror leaves test sets out on purpose), so it is listed but only counts as a problem
-with `require=True`.
+A split with no file in any language is "not downloaded" (one row), and so is a language with none
+of its files in a split that other languages have (one row per language): a partial data
+directory is normal (the shared mirror leaves test sets out on purpose, and a user downloads the
+languages they study), so these are listed but only count as problems with `require=True`.
 """
 
 from __future__ import annotations
@@ -89,13 +89,17 @@ def label_problem(card: TaskCard, examples: Sequence[BaseExample] | RetrievalCor
     return f"{plural(len(bad), 'label')} {are} not {expected}: {shown} (first in example {first.id})"
 
 
-def check_language(card: TaskCard, split: str, lang: str, files: dict[str, Path]) -> CheckRow:
-    """Check one split and language: its files are there, its reader reads them, its labels fit."""
+def check_language(
+    card: TaskCard, split: str, lang: str, files: dict[str, Path], require: bool = False
+) -> CheckRow:
+    """Check one split and language: its files are there, its reader reads them, its labels fit.
+    A language with none of its files is not downloaded (a problem only with `require`)."""
     row = CheckRow(card.name, split, lang, OK, files=[str(p) for p in files.values()])
     missing = [p for p in files.values() if not p.exists()]
     if missing:
-        row.status, row.is_problem = MISSING, True
-        row.problem = "missing " + ", ".join(str(p) for p in missing)
+        whole = len(missing) == len(files)  # none of its files: not downloaded, not half there
+        row.status, row.is_problem = (NOT_DOWNLOADED, require) if whole else (MISSING, True)
+        row.problem = "missing " + ", ".join(str(p) for p in missing) if row.is_problem else ""
         return row
     try:
         data = read(card.reader, files, **card.reader_options_for(split))
@@ -133,7 +137,7 @@ def check_card(
                 done(len(chosen))
             continue
         for lang in chosen:
-            rows.append(check_language(card, split, lang, files[lang]))
+            rows.append(check_language(card, split, lang, files[lang], require))
             if done is not None:
                 done(1)
     return rows
@@ -175,7 +179,9 @@ def summary(rows: Sequence[CheckRow]) -> dict[str, Any]:
         "ok": sum(r.status == OK for r in rows),
         "examples": sum(r.examples or 0 for r in rows),
         "problems": sum(r.is_problem for r in rows),
-        "not_downloaded": sum(r.status == NOT_DOWNLOADED for r in rows),
+        # Whole splits (language "-"), and single languages of splits that others have.
+        "not_downloaded": sum(r.status == NOT_DOWNLOADED and r.language == "-" for r in rows),
+        "languages_not_downloaded": sum(r.status == NOT_DOWNLOADED and r.language != "-" for r in rows),
     }
 
 
@@ -201,8 +207,11 @@ def format_table(rows: Sequence[CheckRow], data_dir: Path, require: bool = False
     lines = [f"data directory: {data_dir}", "", text_table(header, cells)]
     s = summary(rows)
     lines.append("")
-    not_downloaded = plural(s["not_downloaded"], "split") + " not downloaded"
-    if s["not_downloaded"] and not require:
+    not_downloaded = plural(s["not_downloaded"], "split")
+    if s["languages_not_downloaded"]:
+        not_downloaded += " and " + plural(s["languages_not_downloaded"], "split/language")
+    not_downloaded += " not downloaded"
+    if (s["not_downloaded"] or s["languages_not_downloaded"]) and not require:
         not_downloaded += " (not counted as problems; --require counts them)"
     lines.append(
         f"{plural(s['tasks'], 'task')}: {s['read']} split/languages read, {s['ok']} ok "

@@ -4,9 +4,10 @@
         └─────────────────────────────────────> target (arms without an intermediate phase)
 
 `build_plan` walks arms x seeds x targets once. For each phase run it resolves the model it
-starts from, its parent, the cards and data selections it trains on (with example counts), its
-training and feature settings, its id (a hash of all of that), and the evaluations and
-retrievals to run on its model. A run reached twice (the pretrained model; two arms with the
+starts from, its parent, the cards and data selections it trains on (with example counts and the
+content hashes of their files), its training and feature settings, its id (a hash of all of
+that), and the evaluations and retrievals to run on its model (their cache names hash the
+content of the files they score on too). A run reached twice (the pretrained model; two arms with the
 same intermediate data) is one node used by several arms. `Plan.steps` lists every (node, arm,
 seed) use in the order `xstilts run` executes them; an executor only carries them out.
 """
@@ -21,11 +22,13 @@ from typing import Any
 from xstilts.config.cards import TaskCard
 from xstilts.config.features import FeatureOptions, FeatureSettings
 from xstilts.config.formats import format_info
+from xstilts.config.model_source import default_cache_dir
 from xstilts.config.registry import TaskRegistry
 from xstilts.config.selection import DataSelection
 from xstilts.config.study import Arm, Retrieval, Study, Target
 from xstilts.config.training import TrainConfig
 from xstilts.plan.counts import ExampleCounter, dev_evaluations, training_cost
+from xstilts.plan.fingerprint import HASH_CACHE_NAME, FileHashes
 from xstilts.plan.identity import phase_identity, pretrained_identity, short_hash
 from xstilts.plan.run_dir import RunDir
 
@@ -159,9 +162,10 @@ class Plan:
 
 
 class _Builder:
-    def __init__(self, study: Study, registry: TaskRegistry, out_dir: Path) -> None:
+    def __init__(self, study: Study, registry: TaskRegistry, out_dir: Path, hashes: FileHashes) -> None:
         self.study, self.registry, self.out_dir = study, registry, Path(out_dir)
         self.counter = ExampleCounter(registry)
+        self.hashes = hashes
         self.nodes: dict[str, PhaseNode] = {}
         self.steps: list[Step] = []
 
@@ -170,6 +174,11 @@ class _Builder:
 
     def selected(self, selection: DataSelection) -> tuple[Selected, list[str]]:
         return selected(selection, self.registry, self.counter)
+
+    def data(self, selection: DataSelection) -> dict[str, dict[str, str | None]]:
+        """The content hashes of the files a selection reads, per language."""
+        languages = selection_languages(selection, self.registry)
+        return self.hashes.selection(self.registry, selection.task, selection.split, languages)
 
     def features(self, tasks: list[str]) -> dict[str, FeatureSettings]:
         return {task: self.study.features.settings(self.card(task).format) for task in tasks}
@@ -197,7 +206,7 @@ class _Builder:
         for spec in self.study.retrieval:
             if after in spec.after:
                 evaluation, unknown = retrieval_evaluation(
-                    spec, self.registry, self.study.features, self.counter
+                    spec, self.registry, self.study.features, self.counter, self.hashes
                 )
                 label = f"{spec.task}/{spec.split} (retrieval)"
                 found.append(self.evaluation(node, evaluation, unknown, label))
@@ -227,7 +236,9 @@ class _Builder:
         # The one place the parent rule is written: a run on the pretrained model names the model
         # source, any other its parent run's id.
         parent_key = self.study.model if parent.phase == "pretrained" else parent.id
-        identity = phase_identity(parent_key, selections, dev, config, seed, cards, features)
+        data = [self.data(s) for s in selections]
+        dev_data = self.data(dev) if dev else None
+        identity = phase_identity(parent_key, selections, dev, config, seed, cards, features, data, dev_data)
         run = RunDir(self.out_dir, phase, identity)
         if run.id in self.nodes:
             node = self.nodes[run.id]
@@ -271,7 +282,8 @@ class _Builder:
         node = self.trained("target", parent, [target.train], target.dev, config, arm, seed)
         data, unknown = self.selected(target.evaluate)
         split = data.selection.split
-        name = f"{target.task}-{split}-{short_hash([data.selection.identity(), list(data.languages)])}"
+        files = self.data(target.evaluate)  # scores on changed files are not those cached
+        name = f"{target.task}-{split}-{short_hash([data.selection.identity(), list(data.languages), files])}"
         card = self.card(target.task)
         evaluation = Evaluation(data, name, card, self.study.features.settings(card.format))
         zero_shot = self.evaluation(node, evaluation, unknown, f"{target.task}/{split}")
@@ -289,12 +301,17 @@ def selected(
 ) -> tuple[Selected, list[str]]:
     """The selection resolved, and the task/split/language parts whose size is unknown. Without a
     counter nothing is counted (no data file is read)."""
-    chosen = selection.chosen_languages()
-    languages = tuple(chosen or registry.card(selection.task).split_languages(selection.split))
+    languages = selection_languages(selection, registry)
     if counter is None:
         return Selected(selection, languages, None), []
     examples, unknown = counter.selected(selection)
     return Selected(selection, languages, examples), unknown
+
+
+def selection_languages(selection: DataSelection, registry: TaskRegistry) -> tuple[str, ...]:
+    """The languages a selection names, or every language of its split."""
+    chosen = selection.chosen_languages()
+    return tuple(chosen or registry.card(selection.task).split_languages(selection.split))
 
 
 def retrieval_evaluation(
@@ -302,27 +319,39 @@ def retrieval_evaluation(
     registry: TaskRegistry,
     features: FeatureOptions | None = None,
     counter: ExampleCounter | None = None,
+    hashes: FileHashes | None = None,
 ) -> tuple[Evaluation, list[str]]:
     """A study's retrieval entry as an evaluation (the one place it becomes a data selection), and
-    the parts of it whose size is unknown (with a counter; without one, nothing is counted)."""
+    the parts of it whose size is unknown (with a counter; without one, nothing is counted). Its
+    cache name hashes the content of every file of the task (`hashes`: a cache of those hashes)."""
     selection = DataSelection(task=spec.task, split=spec.split, languages=spec.languages, size=spec.size)
     card = registry.card(spec.task)
     data, unknown = selected(selection, registry, counter)
-    detail = [spec.model_dump(), list(data.languages), card.version, format_info(card.format).scoring_version]
+    files = (hashes or FileHashes(None)).card(registry, spec.task)
+    detail = [
+        spec.model_dump(),
+        list(data.languages),
+        card.version,
+        format_info(card.format).scoring_version,
+        files,
+    ]
     name = f"{spec.task}-{spec.split}-{short_hash(detail)}"
     settings = (features or FeatureOptions()).settings(card.format)
     return Evaluation(data, name, card, settings, retrieval=spec), unknown
 
 
-def build_plan(study: Study, registry: TaskRegistry, out_dir: Path) -> Plan:
-    """Every phase run of the study, in the order `xstilts run` reaches them."""
-    builder = _Builder(study, registry, out_dir)
+def build_plan(study: Study, registry: TaskRegistry, out_dir: Path, cache_dir: Path | None = None) -> Plan:
+    """Every phase run of the study, in the order `xstilts run` reaches them. The data files'
+    hashes are cached in `cache_dir` (default: $XSTILTS_CACHE or ~/.cache/xstilts)."""
+    hashes = FileHashes((cache_dir or default_cache_dir()) / HASH_CACHE_NAME)
+    builder = _Builder(study, registry, out_dir, hashes)
     base = builder.pretrained()
     for seed in study.seeds:
         for arm in study.arms:
             parent = builder.intermediate(base, arm, seed) if arm.intermediate else base
             for target in study.targets:
                 builder.target(parent, target, arm.name, seed)
+    hashes.save()
     return Plan(study, Path(out_dir), list(builder.nodes.values()), builder.steps)
 
 

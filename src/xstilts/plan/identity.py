@@ -2,8 +2,10 @@
 
 A run whose id exists on disk is reused, so the identity must change whenever the output would,
 and only then: the parent (run id, or the model source for a phase on the pretrained model), each
-training selection with its card's version, the early-stopping selection, the training settings,
-each task's feature settings, the seed, and xstilts' version.
+training selection with its card's version and the content of its files, the early-stopping
+selection (and its files), the training settings, each task's feature settings, the seed, and
+xstilts' version. Files enter by their SHA-256 alone (see `fingerprint.py`): the same data in
+another directory names the same run, changed data a new one.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ def short_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()[:8]
 
 
-def selection_identity(selection: DataSelection, card: TaskCard) -> dict[str, Any]:
-    return {**selection.identity(), "version": card.version}
+def selection_identity(selection: DataSelection, card: TaskCard, data: Any) -> dict[str, Any]:
+    """A selection, its card's version and `data`: the content hashes of the files it reads."""
+    return {**selection.identity(), "version": card.version, "data": data}
 
 
 def phase_identity(
@@ -45,12 +48,15 @@ def phase_identity(
     seed: int,
     cards: Mapping[str, TaskCard],
     features: Mapping[str, FeatureSettings],
+    data: Sequence[Any],
+    dev_data: Any = None,
 ) -> dict[str, Any]:
-    """Everything that determines a trained phase's output; its hash is the run's id."""
+    """Everything that determines a trained phase's output; its hash is the run's id. `data` holds
+    the file hashes of each selection (in order), `dev_data` those of `dev`."""
     return {
         "parent": parent_key,
-        "tasks": [selection_identity(s, cards[s.task]) for s in selections],
-        "dev": selection_identity(dev, cards[dev.task]) if dev else None,
+        "tasks": [selection_identity(s, cards[s.task], d) for s, d in zip(selections, data, strict=True)],
+        "dev": selection_identity(dev, cards[dev.task], dev_data) if dev else None,
         "train": config.model_dump(),
         "features": {s.task: features[s.task].identity() for s in selections},
         "seed": seed,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ def raw_lines(path: Path) -> Iterator[str]:
     """
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, 1):
+            if b"\x00" in raw:
+                raise nul_error(path, number, raw.index(b"\x00"))
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
@@ -41,6 +45,58 @@ def raw_lines(path: Path) -> Iterator[str]:
             if number == 1 and text.startswith(_BOM):
                 text = text[1:]
             yield text
+
+
+def nul_error(path: Path, line: int, byte: int) -> DataFormatError:
+    """A NUL byte is never text: it marks a binary or truncated file (a crash mid-write leaves
+    runs of them), and tokenizers and C libraries downstream cut strings at it."""
+    return DataFormatError(
+        path,
+        line,
+        f"NUL byte (\\x00) at byte {byte + 1} of the line; text holds none (a binary or damaged file?)",
+    )
+
+
+class CountedLines:
+    """`raw_lines` that remembers the last line it gave (the csv module only counts lines), so a
+    csv error can say how long the line it choked on is."""
+
+    def __init__(self, path: Path) -> None:
+        self._lines = raw_lines(path)
+        self.last = ""
+
+    def __iter__(self) -> CountedLines:
+        return self
+
+    def __next__(self) -> str:
+        self.last = next(self._lines)
+        return self.last
+
+
+def csv_error(
+    path: Path, err: csv.Error, start: int, lines: CountedLines, end: int, hint: str = ""
+) -> DataFormatError:
+    """A csv.Error as one line naming where the bad row starts (`start`); `end` is the line the
+    reader stopped on. A single line over the csv module's field limit is too long to be a row of
+    this format, which no reader option changes; a quoted field that runs over several lines into
+    the limit is an unclosed quote."""
+    limit = csv.field_size_limit()
+    if "field larger than field limit" in str(err):
+        if end <= start:
+            size = len(lines.last.encode("utf-8"))
+            return DataFormatError(
+                path,
+                start,
+                f"a line of {size:,} bytes exceeds the csv field limit of {limit:,} characters "
+                "(a wrong or damaged file, or rows that lost their line breaks?)",
+            )
+        return DataFormatError(
+            path,
+            start,
+            f"a quoted field opened on this line runs on for {end - start + 1} lines, past the csv field "
+            f"limit of {limit:,} characters (an unclosed quote?){'; ' + hint if hint else ''}",
+        )
+    return DataFormatError(path, start, f"bad csv quoting ({err}){'; ' + hint if hint else ''}")
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -106,6 +162,8 @@ def jsonl_records(path: Path, what: str = "records") -> Iterator[tuple[int, dict
             raise DataFormatError(path, line, f"invalid JSON: {err.msg} (column {err.colno})") from None
         if not isinstance(record, dict):
             raise DataFormatError(path, line, f"expected a JSON object, found {type(record).__name__}")
+        if _JSON_NUL in text and _holds_nul(record):
+            raise DataFormatError(path, line, f"a string holds a NUL character ({_JSON_NUL}): not text")
         found = True
         yield line, record
     if not found:
@@ -139,10 +197,37 @@ def load_json(path: Path) -> Any:
         raise DataFormatError(path, None, f"not valid UTF-8 ({err.reason} at byte {err.start})") from None
     if not text.strip():
         raise DataFormatError(path, None, "file is empty")
+    if "\x00" in text:
+        at = text.index("\x00")
+        line_start = text.rfind("\n", 0, at) + 1
+        raise nul_error(path, text.count("\n", 0, at) + 1, len(text[line_start:at].encode("utf-8")))
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as err:
         raise DataFormatError(path, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from None
+    if _JSON_NUL in text and _holds_nul(document):
+        # The escape's line: the first `\u0000` not itself escaped (`\\u0000` is a backslash and "u0000").
+        at = next(m.start() for m in _JSON_NUL_ESCAPE.finditer(text))
+        raise DataFormatError(
+            path, text.count("\n", 0, at) + 1, f"a string holds a NUL character ({_JSON_NUL}): not text"
+        )
+    return document
+
+
+# A NUL written as a JSON escape: parsed, it is a NUL in the text like a raw one.
+_JSON_NUL = "\\u0000"
+_JSON_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether any string in a parsed JSON value (keys included) holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def json_field(path: Path, parent: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:

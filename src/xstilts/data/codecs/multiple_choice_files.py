@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.data.codecs._files import (
+    CountedLines,
     IdRegistry,
+    csv_error,
     index_label,
     jsonl_records,
     no_records,
     numbered_lines,
-    raw_lines,
     require_file,
     string_field,
 )
@@ -150,7 +151,8 @@ def read_commonsenseqa_jsonl(path: Path) -> list[MultipleChoiceExample]:
 def read_cosmosqa_csv(path: Path) -> list[MultipleChoiceExample]:
     """CosmosQA csv: header `id,context,question,answer0..answer3,label`; label column optional (test)."""
     path = require_file(path)
-    reader = csv.reader(raw_lines(path), strict=True)
+    lines = CountedLines(path)
+    reader = csv.reader(lines, strict=True)
     examples: list[MultipleChoiceExample] = []
     ids = IdRegistry(path)
     line = 0  # last line of the last row read; a csv.Error is about the row after it
@@ -179,7 +181,7 @@ def read_cosmosqa_csv(path: Path) -> list[MultipleChoiceExample]:
             )
     except csv.Error as err:
         # Name the line where the bad row starts: an unclosed quote runs on to the end of the file.
-        raise DataFormatError(path, line + 1, f"bad csv quoting ({err})") from None
+        raise csv_error(path, err, line + 1, lines, reader.line_num) from None
     if not examples:
         raise no_records(path, "records")
     return examples

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from xstilts.data.codecs._files import (
+    CountedLines,
     check_label,
     check_label_option,
     choice_option,
+    csv_error,
     no_records,
     numbered_lines,
-    raw_lines,
     require_file,
 )
 from xstilts.data.codecs.hub_rows import (
@@ -73,7 +74,8 @@ def _tsv_rows(path: Path, quoted: bool) -> Iterator[tuple[int, list[str]]]:
     if not quoted:
         yield from ((line, text.split("\t")) for line, text in numbered_lines(path) if text)
         return
-    reader = csv.reader(raw_lines(path), delimiter="\t", quoting=csv.QUOTE_MINIMAL, strict=True)
+    lines = CountedLines(path)
+    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_MINIMAL, strict=True)
     line = 0  # last line of the last row read; a csv.Error is about the row after it
     try:
         for fields in reader:
@@ -83,7 +85,7 @@ def _tsv_rows(path: Path, quoted: bool) -> Iterator[tuple[int, list[str]]]:
     except csv.Error as err:
         # Name the line where the bad row starts: an unclosed quote runs on to the end of the file.
         hint = "if fields are not quoted, set quoted: false"
-        raise DataFormatError(path, line + 1, f"bad csv quoting ({err}); {hint}") from None
+        raise csv_error(path, err, line + 1, lines, reader.line_num, hint) from None
 
 
 def read_tsv_tagging(path: Path, labels: Sequence[str] | None = None) -> list[TaggingExample]:
