@@ -16,10 +16,10 @@ from xstilts.metrics.benchmark import (
     benchmark_scores,
     benchmarks_from_cards,
     builtin_benchmarks,
-    format_scores,
     scores,
     task_score,
 )
+from xstilts.metrics.benchmark_text import TASK_MEAN, format_scores, overall_method
 
 BENCHMARKS = builtin_benchmarks()
 XTREME, XTREME_R = BENCHMARKS["xtreme"], BENCHMARKS["xtreme-r"]
@@ -370,3 +370,59 @@ def test_a_benchmark_entry_says_how_the_task_is_scored(tmp_path: Path) -> None:
     (tmp_path / "toy-nli.yaml").write_text(NEW_CARD.replace("    category: classification\n", ""))
     with pytest.raises(ConfigError, match="benchmarks.xtreme-r.category"):
         TaskRegistry(tmp_path, (tmp_path,))
+
+
+# --- the two XTREME-R overall rules ---------------------------------------------------------------
+
+
+def test_xquad_scores_12_languages_with_romanian_for_xtreme_r_and_11_for_xtreme() -> None:
+    # xtreme evaluate.py XTREME_R_TASK2LANGS['xquad'] since commit c1eda7f; TASK2LANGS keeps 11
+    assert set(XTREME_R.task("xquad").languages) == set(XTREME_TASK2LANGS["xquad"].split(",")) | {"ro"}
+    assert "ro" not in XTREME.task("xquad").languages and len(XTREME.task("xquad").languages) == 11
+
+
+def test_task_mean_is_evaluate_py_s_plain_mean_beside_the_category_mean() -> None:
+    xtreme_r = benchmark_scores(_full("xtreme-r", XTREME_R_VALUES), "xtreme-r")
+    # tasks 80, 60, 70, 60, QA 70, 60, 50, retrieval 40, 30, 20 (LAReQA counted) -> 540 / 10
+    assert xtreme_r.task_mean == pytest.approx(54.0) and xtreme_r.overall == pytest.approx(56.25)
+    assert xtreme_r.as_dict()["task_mean"] == pytest.approx(54.0)
+    xtreme = benchmark_scores(_full("xtreme", XTREME_VALUES), "xtreme")
+    assert xtreme.task_mean == pytest.approx(xtreme.overall or 0.0)  # one rule for XTREME
+    # partial: three tasks in two categories
+    values = {
+        name: {lang: value for lang in XTREME_R.task(name).languages}
+        for name, value in {"xnli": 80.0, "xcopa": 60.0, "udpos": 50.0}.items()
+    }
+    partial = benchmark_scores(values, "xtreme-r")
+    assert partial.task_mean is None and partial.overall is None
+    # categories (80 + 60) / 2 = 70 and 50 -> 60; tasks (80 + 60 + 50) / 3
+    assert partial.partial_overall == pytest.approx(60.0)
+    assert partial.partial_task_mean == pytest.approx(190 / 3)
+
+
+def test_results_text_shows_both_numbers_and_names_the_rules_sources() -> None:
+    rows: list[dict[str, Any]] = []
+    for task, per_lang in _full("xtreme-r", XTREME_R_VALUES).items():
+        bench_task = XTREME_R.task(task)
+        for lang, value in per_lang.items():
+            metrics = value if isinstance(value, dict) else {bench_task.metrics[0]: value}
+            for metric, v in metrics.items():
+                rows += _rows(task, {lang: v}, metric=metric, split=bench_task.split)
+    (entry,) = scores(rows, ["xtreme-r"])["overall"]
+    assert (entry["overall"], entry["task_mean"]) == (pytest.approx(56.25), pytest.approx(54.0))
+    lines = format_scores({"overall": [entry]}).splitlines()
+    assert lines[0] == "xtreme-r (mean of categories)"
+    assert lines[1].endswith(f"overall  {TASK_MEAN}")
+    assert lines[2].split()[-2:] == ["56.2", "54.0"]  # 56.25 rounds half to even
+    method = lines[3]
+    assert method == overall_method(XTREME_R)
+    for named in ("Ruder et al. 2021", "as recalled", "evaluate.py", "c1eda7f", "LAReQA", TASK_MEAN):
+        assert named in method, named
+
+
+def test_the_method_text_says_each_benchmark_s_rule() -> None:
+    assert "mean of the 9 task scores" in overall_method(XTREME) and "all_task" in overall_method(XTREME)
+    text = overall_method(XTREME_R)
+    assert "mean of 4 category scores" in text
+    assert "retrieval (tatoeba, mewsli-x, lareqa)" in text
+    assert "plain mean of the task scores" in text

@@ -38,9 +38,20 @@ def command(args: argparse.Namespace) -> None:
     if args.dry_run:
         plan.command(args)
         return
+    from xstilts.engine.threads import share_threads, threads_from_environment
+
+    threads = args.threads or threads_from_environment()
+    if threads:
+        share_threads(threads)  # before torch is imported: the environment sizes what it loads
     run_study_file(
         args.study, args.out, args.data_dir, args.cache_dir, args.quiet, args.executor, args.address
     )
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,5 +69,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="local: one run at a time here; ray: arms x seeds spread over Ray workers",
     )
     run.add_argument("--address", help="with --executor ray: the Ray cluster (default: a local Ray)")
+    run.add_argument(
+        "--threads",
+        type=_positive,
+        help="CPU threads for this process (torch, OpenMP, tokenizers); default $OMP_NUM_THREADS, else "
+        "every core. Studies run side by side: give each its share of the cores",
+    )
     common(run)
     run.set_defaults(func=command)

@@ -8,6 +8,7 @@ robustness and how the intervals were computed.
 
 from __future__ import annotations
 
+from xstilts.metrics.benchmark_text import TASK_MEAN
 from xstilts.report.blocks import (
     DASH,
     Block,
@@ -143,10 +144,14 @@ def _curve_table(curve: Curve, level: str) -> Table:
     return Table(f"{curve.name}-table", f"{curve.section}: {curve.x_label}", header, rows)
 
 
+# The columns that summarise a benchmark table's others: shown first, beside the arm, in this order.
+_SUMMARY_COLUMNS = ("overall", TASK_MEAN)
+
+
 def coverage_notes(t: BenchmarkTable) -> list[str]:
     """A partial overall averages the tasks an arm has: arms with different tasks are not comparable
     there (an arm without a hard task looks better), so the table says so."""
-    parts = [k for k, column in enumerate(t.columns) if column != "overall"]
+    parts = [k for k, column in enumerate(t.columns) if column not in _SUMMARY_COLUMNS]
     covered = {arm: frozenset(k for k in parts if cells[k].value is not None) for arm, cells in t.rows}
     if len(set(covered.values())) < 2:
         return []
@@ -197,10 +202,12 @@ def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
             "Each cell is the mean over seeds, on a 0-100 scale; * marks an average over the languages or "
             "tasks the study has, not all the benchmark's (partial). QA tasks score (F1 + exact match) / 2."
         )
+        bench.paragraphs += [t.method for t in study.benchmarks if t.method]
         for t in study.benchmarks:
             # The overall score first, beside the arm: the column read most, and the one a wide
-            # table would otherwise push out of sight.
-            order = sorted(range(len(t.columns)), key=lambda k: t.columns[k] != "overall")
+            # table would otherwise push out of sight; the other rule's number next to it.
+            rank = {column: i for i, column in enumerate(_SUMMARY_COLUMNS)}
+            order = sorted(range(len(t.columns)), key=lambda k: rank.get(t.columns[k], len(rank)))
             header = ["arm", *(f"{t.columns[k]} ({t.coverage[t.columns[k]]})" for k in order)]
             rows = [
                 [arm, *(number(cells[k].value) + ("*" if cells[k].partial else "") for k in order)]

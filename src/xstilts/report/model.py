@@ -104,9 +104,10 @@ class BenchmarkCell:
 class BenchmarkTable:
     benchmark: str
     overall_rule: str
-    columns: list[str]  # task names, then categories, then "overall"
+    columns: list[str]  # task names, then categories, then "overall" (and "task mean", see summary.py)
     coverage: dict[str, str]  # column -> "7/15 languages" etc.
     rows: list[tuple[str, list[BenchmarkCell]]]
+    method: str = ""  # how the overall is computed and the source of its rule
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 from xstilts.metrics.benchmark import builtin_benchmarks, scores
+from xstilts.metrics.benchmark_text import TASK_MEAN, overall_method, overall_rule, shows_task_mean
 from xstilts.report.model import BenchmarkCell, BenchmarkTable, HeatMap, Section, SplitRow
 from xstilts.report.study_file import PRETRAINED
 from xstilts.results.tables import SKIP_METRICS
@@ -38,7 +39,8 @@ def _mean(values: list[float | None]) -> float | None:
 def benchmark_tables(
     rows: list[dict[str, Any]], baseline: str | None, baseline_seeds: list[Any], arm_order: list[str]
 ) -> list[BenchmarkTable]:
-    """Per benchmark the study has any task of: arms down; task, category and overall scores across,
+    """Per benchmark the study has any task of: arms down; task, category and overall scores across (and
+    the plain mean of the tasks where the overall is a mean of categories: xtreme's evaluate.py rule),
     each the mean over seeds of a seed's score. A score over fewer languages (or tasks) than the
     benchmark's is the average of what is there and is marked partial."""
     usable = [r for r in rows if r["metric"] not in SKIP_METRICS and not math.isnan(float(r["value"]))]
@@ -76,6 +78,9 @@ def benchmark_tables(
         for c in categories:
             coverage[c] = f"{sum(t in covered for t in bench.categories[c])}/{len(bench.categories[c])} tasks"
         coverage["overall"] = f"{len(covered)}/{len(bench.tasks)} tasks"
+        extra = [TASK_MEAN] if shows_task_mean(bench) else []
+        for column in extra:
+            coverage[column] = coverage["overall"]
         by_arm: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for e in entries:
             by_arm[e["arm"]].append(e)
@@ -92,10 +97,14 @@ def benchmark_tables(
                 for c in categories
             ]
             cells.append(_bench_cell([(s["overall"], s["partial_overall"]) for s in systems]))
+            if extra:
+                cells.append(_bench_cell([(s["task_mean"], s["partial_task_mean"]) for s in systems]))
             table_rows.append((arm, cells))
-        rule = "mean of tasks" if bench.overall == "tasks" else "mean of categories"
+        columns = [*covered, *categories, "overall", *extra]
         tables.append(
-            BenchmarkTable(bench.name, rule, [*covered, *categories, "overall"], coverage, table_rows)
+            BenchmarkTable(
+                bench.name, overall_rule(bench), columns, coverage, table_rows, overall_method(bench)
+            )
         )
     return tables
 

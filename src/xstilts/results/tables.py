@@ -182,7 +182,8 @@ def format_tables(rows: list[dict[str, Any]], style: Style = "text") -> str:
 def write_results(out_dir: Path, study: Study, rows: list[dict[str, Any]]) -> None:
     """results.json (every number), scores.json (benchmark averages) and results.txt (the tables)."""
     from xstilts.files import write_json
-    from xstilts.metrics.benchmark import format_scores, scores
+    from xstilts.metrics.benchmark import scores
+    from xstilts.metrics.benchmark_text import format_scores
 
     write_json(out_dir / "results.json", rows)
     summary = scores(with_baseline_retrieval(rows, study))
