@@ -65,7 +65,7 @@ def test_rank_trains_what_run_reuses_and_reuses_everything(
     first = capsys.readouterr().out
     assert "target pawsx (dev)" in first and "measured gain" not in first  # no target runs yet
     rankings = json.loads((out / "rankings.json").read_text())
-    assert list(rankings["methods"]) == ["semb", "overlap", "logme", "proxy"]
+    assert set(rankings["methods"]) == {"semb", "overlap", "logme", "proxy"}
     for method in rankings["methods"].values():
         assert set(method["targets"]["pawsx-dev-target"]["scores"]) == {"nli", "pos"}
         assert method["seconds"] > 0

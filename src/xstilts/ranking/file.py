@@ -19,6 +19,8 @@ from xstilts.errors import ConfigError
 from xstilts.files import read_json, write_json
 
 RANKINGS_FILE = "rankings.json"
+# Every method, cheapest first: the order `rank` runs and prints them in (the JSON file sorts keys).
+METHODS = ("semb", "overlap", "logme", "proxy")
 
 
 @dataclass
@@ -85,8 +87,12 @@ def read_rankings(out_dir: Path) -> Rankings | None:
             name: MethodRanking(
                 **{**entry, "targets": {k: TargetScores(**t) for k, t in entry["targets"].items()}}
             )
-            for name, entry in raw["methods"].items()
+            for name, entry in sorted(raw["methods"].items(), key=lambda item: _order(item[0]))
         }
         return Rankings(raw["study"], raw["model"], ArmsCost(**raw["arms_cost"]), methods)
     except (ValueError, KeyError, TypeError) as error:
         raise ConfigError(str(path), f"not a rankings file `xstilts rank` wrote ({error})") from None
+
+
+def _order(method: str) -> int:
+    return METHODS.index(method) if method in METHODS else len(METHODS)

@@ -40,7 +40,6 @@ from xstilts.ranking.file import MethodRanking, TargetScores
 from xstilts.ranking.logme import logme
 from xstilts.ranking.overlap import overlap, token_counts
 
-METHODS = ("semb", "overlap", "logme", "proxy")
 NEEDS = {
     "semb": "the pretrained encoder",
     "overlap": "the tokenizer",

@@ -14,8 +14,8 @@ from xstilts.errors import ConfigError
 from xstilts.files import read_json
 from xstilts.plan.graph import PhaseNode, build_plan
 from xstilts.ranking.candidates import Candidates, candidates
-from xstilts.ranking.file import ArmsCost, Rankings, read_rankings, write_rankings
-from xstilts.ranking.methods import METHODS, Ranker, recorded_seconds
+from xstilts.ranking.file import METHODS, ArmsCost, Rankings, read_rankings, write_rankings
+from xstilts.ranking.methods import Ranker, recorded_seconds
 
 
 def parse_methods(text: str) -> list[str]:
@@ -95,10 +95,8 @@ def rank_study(
         ws.note(f"rank: {method}")
         ranked[method] = ranker.run(method)
     merged = {**{k: v for k, v in kept.items() if k not in ranked}, **ranked}
-    rankings = Rankings(study.name, study.model, arms_cost(found), dict(sorted(merged.items(), key=_order)))
+    rankings = Rankings(
+        study.name, study.model, arms_cost(found), {m: merged[m] for m in METHODS if m in merged}
+    )
     write_rankings(out_dir, rankings)
     return rankings
-
-
-def _order(item: tuple[str, object]) -> int:
-    return METHODS.index(item[0]) if item[0] in METHODS else len(METHODS)
