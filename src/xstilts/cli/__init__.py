@@ -6,6 +6,7 @@
     xstilts tasks [--json] [--data-dir DIR]     task cards: format, languages, splits found on disk
     xstilts models                              model sources
     xstilts results DIR [--csv F] [--parquet F] tables (arms x languages, mean±std over seeds); exports
+    xstilts rank STUDY.yaml --out DIR          rank the intermediate arms per target before training them
     xstilts report DIR [--format html|md]       DIR/report/index.html: tables, differences, figures
     xstilts data check DIR [--task T ...]       each task's files: present, readable, labels in the set
     xstilts data pull TASK... --to DIR          fetch task data from the Hugging Face hub into DIR
@@ -21,12 +22,12 @@ import argparse
 import os
 import sys
 
-from xstilts.cli import data, demo, models, plan, report, results, run, tasks
+from xstilts.cli import data, demo, models, plan, rank, report, results, run, tasks
 from xstilts.errors import XstiltsError
 from xstilts.files import FILE_SYSTEM_ERRNOS, describe_os_error
 
 # One module per command, each with `add_parser(sub)`; in the order `xstilts --help` lists them.
-COMMANDS = (demo, run, plan, tasks, models, results, report, data)
+COMMANDS = (demo, run, plan, rank, tasks, models, results, report, data)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,16 +12,19 @@ baseline unless `--baseline` names one, no scaling curves).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from xstilts.config.study import Study
 from xstilts.errors import ConfigError
+from xstilts.ranking.file import read_rankings
 from xstilts.report.compare import Comparer
 from xstilts.report.evidence import MIN_SEEDS, ExampleSource
 from xstilts.report.model import ArmSummary, Curve, Report, Section, StudyReport
 from xstilts.report.scaling import scaling_specs
 from xstilts.report.sections import Gathered, gather_sections, robustness_rows, score_tables, seed_order, slug
+from xstilts.report.selection import task_selection
 from xstilts.report.study_file import (
     PRETRAINED,
     card_formats,
@@ -79,12 +82,18 @@ def build_report(
     rows = {name: current_rows(store.rows(study=name)) for name in chosen}
     if baseline is not None and not any(baseline in {r["arm"] for r in kept} for kept, _ in rows.values()):
         raise ConfigError(f"--baseline {baseline}", f"no arm of that name in {', '.join(chosen)}")
+    rankings = read_rankings(out_dir)  # `xstilts rank`'s, for the task-selection section
     reports = []
     for name in chosen:
         kept, superseded = rows[name]
         own = resolved if resolved is not None and resolved.name == name else None
         comparer = Comparer(ExampleSource(store, name), resamples, confidence, seed)
-        reports.append(_study(name, kept, superseded, own, baseline, formats, comparer, progress))
+        study_report = _study(name, kept, superseded, own, baseline, formats, comparer, progress)
+        if rankings is not None and rankings.study == name:
+            arms = [a.name for a in study_report.arms]
+            found = task_selection(rankings, kept, study_report.baseline, arms, formats, comparer, slug(name))
+            study_report = replace(study_report, selection=found)
+        reports.append(study_report)
     return Report(str(out_dir), reports, confidence, resamples)
 
 

@@ -94,6 +94,10 @@ class Comparer:
             self._resampled[key] = dict(zip(usable, resampled, strict=True))
         return self._resampled[key]
 
+    def resampled(self, g: Gathered, level: str) -> dict[str, dict[str, Resampled]]:
+        """Every label of section `g` with evidence at `level`, on the resamples the deltas use."""
+        return self._resample(g, level)
+
     def deltas(self, g: Gathered) -> list[DeltaRow]:
         if g.baseline is None:
             return []

@@ -126,4 +126,9 @@ def write_figures(study: StudyReport, directory: Path, confidence: float = 0.95)
             written += _save(heat_map_figure(study.heatmap, confidence), directory, study.heatmap.name)
         for curve in study.curves:
             written += _save(curve_figure(curve, confidence), directory, curve.name)
+        if study.selection is not None:
+            from xstilts.report.selection_figure import selection_figure
+
+            for target in study.selection.targets:
+                written += _save(selection_figure(target), directory, target.figure)
     return written

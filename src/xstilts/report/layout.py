@@ -24,6 +24,7 @@ from xstilts.report.blocks import (
 from xstilts.report.findings import findings_block
 from xstilts.report.model import BenchmarkTable, Curve, Delta, Report, Section, StudyReport
 from xstilts.report.sections import slug
+from xstilts.report.selection_layout import selection_block
 
 _KIND_NAMES = {"structured": "structured prediction", "sentence": "sentence-level", "other": "other"}
 
@@ -243,6 +244,9 @@ def study_blocks(study: StudyReport, confidence: float = 0.95) -> list[Block]:
             )
             curves.items.append(_curve_table(curve, level))
         blocks.append(curves)
+    selection = selection_block(study, level)
+    if selection is not None:
+        blocks.append(selection)
     robust = Block(f"{stem}-robustness", "Robustness", 3)
     robust.paragraphs.append(
         "Per arm, over the seeds that scored every language: the standard deviation over seeds of the "

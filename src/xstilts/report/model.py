@@ -176,6 +176,7 @@ class StudyReport:
     statistics: str  # how the intervals were computed, in words
     last_recorded: str
     notes: list[str] = field(default_factory=list)
+    selection: TaskSelection | None = None  # xstilts rank's rankings against the gains, where both exist
 
 
 @dataclass(frozen=True)
@@ -184,3 +185,37 @@ class Report:
     studies: list[StudyReport]
     confidence: float
     resamples: int
+
+
+@dataclass(frozen=True)
+class MethodQuality:
+    """One ranking method on one target: its scores, how its ranking matches the measured gains
+    (`xstilts.ranking.quality.MEASURES`, each with its interval), and what it cost."""
+
+    method: str
+    scores: dict[str, float]  # per arm (higher: more transfer expected)
+    quality: dict[str, Delta]  # measure -> value [interval]
+    seconds: float
+    prerequisite_seconds: float  # the intermediate runs it needs, as recorded
+    share: float | None  # seconds / training every arm
+    share_with_prerequisites: float | None
+
+
+@dataclass(frozen=True)
+class SelectionTarget:
+    key: str
+    title: str
+    baseline: str
+    figure: str  # the scatter plot's file stem
+    gains: dict[str, Delta]  # each ranked arm's measured gain over the baseline, with its interval
+    level: str  # what the intervals resampled: examples, seeds or none
+    methods: list[MethodQuality]
+
+
+@dataclass(frozen=True)
+class TaskSelection:
+    """The "Task selection" section: `xstilts rank`'s rankings scored against the measured gains."""
+
+    targets: list[SelectionTarget]
+    arms_seconds: float
+    arms_source: str
