@@ -19,7 +19,7 @@ from xstilts.config.study import Target
 from xstilts.errors import ConfigError
 from xstilts.plan.counts import ExampleCounter, training_cost
 from xstilts.plan.graph import Evaluation, PhaseNode, Plan, selected
-from xstilts.plan.identity import phase_identity, short_hash
+from xstilts.plan.identity import short_hash
 from xstilts.plan.run_dir import RunDir
 
 PROXY_PHASE = "proxy"
@@ -99,10 +99,9 @@ def proxy_node(target: PhaseNode, fraction: float) -> PhaseNode:
     assert target.training is not None and target.seed is not None and target.parent_key is not None
     steps = max(1, math.ceil(fraction * target_steps(target)))
     config = target.training.model_copy(update={"max_steps": steps, "patience": None, "eval_every": None})
-    selections = [data.selection for data in target.train]
-    identity = phase_identity(
-        target.parent_key, selections, None, config, target.seed, target.cards, target.features
-    )
+    # The target's identity (parent, data and its file hashes, features, seed) with the proxy's
+    # training settings and no dev data: a run of its own, never taken for the target run.
+    identity = {**target.run.identity, "dev": None, "train": config.model_dump()}
     identity["proxy"] = {"fraction": fraction, "of": target.id}
     return replace(
         target,
