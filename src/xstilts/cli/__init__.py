@@ -2,7 +2,8 @@
 
     xstilts demo [--data-dir DIR] [--out DIR]   the offline demo (no intermediate vs intermediate NLI)
     xstilts run STUDY.yaml --out DIR            run a study (finished phase runs are reused)
-    xstilts plan STUDY.yaml --out DIR [--json]  its phase runs, which are done, their cost
+    xstilts plan STUDY.yaml --out DIR [--json]  its phase runs, which are done, their cost and budget
+    xstilts calibrate --model M                 time training and evaluation here (plan's hours)
     xstilts tasks [--json] [--data-dir DIR]     task cards: format, languages, splits found on disk
     xstilts models                              model sources
     xstilts results DIR [--csv F] [--parquet F] tables (arms x languages, mean±std over seeds); exports
@@ -20,11 +21,11 @@ import argparse
 import os
 import sys
 
-from xstilts.cli import data, demo, models, plan, report, results, run, tasks
+from xstilts.cli import calibrate, data, demo, models, plan, report, results, run, tasks
 from xstilts.errors import XstiltsError
 
 # One module per command, each with `add_parser(sub)`; in the order `xstilts --help` lists them.
-COMMANDS = (demo, run, plan, tasks, models, results, report, data)
+COMMANDS = (demo, run, plan, calibrate, tasks, models, results, report, data)
 
 
 def build_parser() -> argparse.ArgumentParser:

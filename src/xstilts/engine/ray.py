@@ -68,7 +68,11 @@ def run_on_ray(
     # A CPU worker gets one core's worth of torch threads: units run side by side.
     env = {"env_vars": {"XSTILTS_THREADS": "0" if gpus >= 1 else "1", "TOKENIZERS_PARALLELISM": "false"}}
     remote = ray.remote(max_retries=2, runtime_env=env, **resources)(_unit)
-    settings = {"device": plan.study.device, "checkpoint": plan.study.checkpoint}
+    settings = {
+        "device": plan.study.device,
+        "checkpoint": plan.study.checkpoint,
+        "keep": plan.study.checkpoints.keep,
+    }
     out, cache = str(plan.out_dir), str(cache_dir) if cache_dir else None
     futures = [remote.remote(plan.study.name, unit, registry, out, cache, settings) for unit in units]
     finished: dict[Any, list[dict[str, Any]]] = {}
