@@ -30,13 +30,15 @@ def budget(plan: Plan, registry: TaskRegistry, args: argparse.Namespace) -> tupl
     shape = model_shape(model, args.cache_dir)
     if shape is None:
         return None, f"the shape of {model} is unknown until it is fetched (xstilts run fetches it)"
-    device = args.device or plan.study.device
+    # `run --dry-run` comes here too, without plan's own options.
+    given_device, tokens_per_second = getattr(args, "device", None), getattr(args, "tokens_per_second", None)
+    device = given_device or plan.study.device
     if device == "auto":
         device = calibrated_device(args.cache_dir, shape) or "cuda"
     device = device.split(":")[0]
     throughput: Throughputs
-    if args.tokens_per_second is not None:
-        throughput, note = Throughput.given(args.tokens_per_second), "--tokens-per-second"
+    if tokens_per_second is not None:
+        throughput, note = Throughput.given(tokens_per_second), "--tokens-per-second"
     else:
         throughput = {
             p: found

@@ -69,7 +69,7 @@ def _budget_cells(budget: Budget | None, run_id: str) -> list[str]:
 def format_budget(budget: Budget | None, throughput_note: str) -> list[str]:
     """The summary lines of the budget: hours, disk kept and written, largest peak memory."""
     if budget is None:
-        return [f"budget: unknown ({throughput_note})"]
+        return [f"budget: unknown ({throughput_note})"] if throughput_note else []
     total: Estimate = budget.total
     lines = [
         f"device-hours ({budget.device}): "
