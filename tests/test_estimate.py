@@ -172,3 +172,21 @@ def test_keeping_every_checkpoint_costs_more_disk(tmp_path: Path, shared_data: P
     assert budgets["all"].disk_bytes > budgets["reused"].disk_bytes > budgets["none"].disk_bytes
     assert budgets["all"].written_bytes == budgets["reused"].written_bytes == budgets["none"].written_bytes
     assert budgets["all"].disk_bytes == budgets["all"].written_bytes
+
+
+def test_wall_clock_across_devices(tmp_path: Path, shared_data: Path) -> None:
+    from xstilts.plan.estimate import wall_hours
+
+    study, registry = load_study(write_study(tmp_path, shared_data, {**STUDY, "seeds": [1, 2]}))
+    plan = build_plan(study, registry, tmp_path / "out")
+    budget = estimate_plan(plan, model_shape("random:tiny"), fixed_lengths, Throughput.given(100.0), "cpu")
+    assert wall_hours(plan, budget, 1) == pytest.approx(budget.total.device_hours)
+    first, *units = plan.units()
+    pretrained = budget.runs[first[0].node.id].device_hours
+    longest = max(sum(budget.runs[s.node.id].device_hours for s in unit) for unit in units)
+    assert wall_hours(plan, budget, 8) == pytest.approx(pretrained + longest)  # 4 units, 8 devices
+    assert wall_hours(plan, budget, 2) < budget.total.device_hours
+    assert (
+        wall_hours(plan, estimate_plan(plan, model_shape("random:tiny"), fixed_lengths, None, "cpu"), 8)
+        is None
+    )

@@ -65,6 +65,13 @@ def command(args: argparse.Namespace) -> None:
         return
     print(f"study {study.name}: {study.description}  (model {study.model}, output {args.out})")
     print(format_plan(plan, found, note))
+    workers = getattr(args, "workers", 1)
+    if found is not None and found.total.device_hours is not None and workers > 1:
+        from xstilts.plan.estimate import wall_hours
+        from xstilts.plan.table import hours
+
+        wall = hours(wall_hours(plan, found, workers))
+        print(f"wall-clock on {workers} devices (run --executor ray, arms x seeds side by side): {wall}")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -80,6 +87,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     plan.add_argument(
         "--device",
         help="the device type to budget for (cpu, cuda); default: the study's, else a calibrated one",
+    )
+    plan.add_argument(
+        "--workers", type=int, default=1, help="also print the wall-clock time on this many devices (Ray)"
     )
     common(plan)
     plan.set_defaults(func=command)

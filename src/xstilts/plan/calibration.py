@@ -39,6 +39,7 @@ def load_calibration(cache_dir: Path, shape: ModelShape, device: str, precision:
         float(record["eval_tokens_per_second"]),
         float(record.get("step_seconds", 0.0)),
         int(record["length"]),
+        float(record.get("load_seconds", 0.0)),
         source=f"xstilts calibrate ({where})",
     )
 

@@ -61,13 +61,14 @@ LengthSource = Callable[[str, str, Sequence[str], FeatureSettings], LengthSample
 @dataclass(frozen=True)
 class Throughput:
     """Padded tokens per second on one device: training (forward and backward) and evaluation, the
-    fixed cost of an optimiser step, and the padded length they were measured at (None: given by
-    hand, applied at every length)."""
+    fixed cost of an optimiser step, the padded length they were measured at (None: given by hand,
+    applied at every length), and the seconds a run takes to load the model and tokenizer."""
 
     train_tokens_per_second: float
     eval_tokens_per_second: float
     step_seconds: float = 0.0
     length: int | None = None
+    load_seconds: float = 0.0
     source: str = ""
 
     @classmethod
@@ -86,6 +87,7 @@ class Estimate:
     disk_bytes: int  # left on disk once the study is over (after retention)
     written_bytes: int  # written in all, weights that retention deletes included
     peak_memory_bytes: int
+    training_hours: float | None = None  # of device_hours, the training loop's (dev passes included)
 
     def as_json(self) -> dict[str, Any]:
         hours = None if self.device_hours is None else round(self.device_hours, 4)
@@ -246,12 +248,16 @@ class _Estimator:
         else:
             self.throughput = self.throughputs
         seconds, longest = self.training(node) if node.training is not None else (0.0, 0)
+        training = seconds
         if self.throughput is not None:
+            if node.training is not None or node.evaluations:
+                seconds += self.throughput.load_seconds  # the run loads its model once
             for evaluation in node.evaluations:
                 seconds += self.evaluation_seconds(evaluation.data, evaluation.settings, ZERO_SHOT_BATCH)
         kept, written = self.disk(node)
-        hours = None if self.throughput is None else seconds / 3600
-        return Estimate(hours, kept, written, self.memory(node, longest))
+        if self.throughput is None:
+            return Estimate(None, kept, written, self.memory(node, longest))
+        return Estimate(seconds / 3600, kept, written, self.memory(node, longest), training / 3600)
 
 
 def estimate_plan(
@@ -279,3 +285,35 @@ def estimate_plan(
             f"bound for: {', '.join(sorted(estimator.assumed))}"
         )
     return Budget(runs, total, device, plan.study.checkpoints.keep, notes)
+
+
+def wall_hours(plan: Plan, budget: Budget, workers: int) -> float | None:
+    """Hours until the study is done on `workers` devices (`run --executor ray` over a cluster of
+    that many GPUs): the pretrained model's unit first, then the units of arm x seed side by side,
+    longest first, each on the device that frees up first (a run two units share is counted in the
+    first). None without a throughput figure. Loading data and waiting on shared runs' locks are
+    not counted: a lower bound of the real schedule, and the figure to compare with hours / workers."""
+    first, *units = plan.units()
+    counted: set[str] = set()
+
+    def hours(unit: list[Any]) -> float | None:
+        total = 0.0
+        for step in unit:
+            if step.node.id in counted or step.node.done:
+                continue
+            counted.add(step.node.id)
+            found = budget.runs[step.node.id].device_hours
+            if found is None:
+                return None
+            total += found
+        return total
+
+    start = hours(first)
+    lengths = [hours(unit) for unit in units]
+    if start is None or any(h is None for h in lengths):
+        return None
+    free = [start] * max(1, workers)
+    for length in sorted((h or 0.0 for h in lengths), reverse=True):
+        free.sort()
+        free[0] += length
+    return max(free)
