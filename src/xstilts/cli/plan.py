@@ -15,13 +15,21 @@ from xstilts.cli.options import common
 
 if TYPE_CHECKING:
     from xstilts.config.registry import TaskRegistry
+    from xstilts.data.lengths import TokenLengths
     from xstilts.plan.estimate import Budget
     from xstilts.plan.graph import Plan
 
 
-def budget(plan: Plan, registry: TaskRegistry, args: argparse.Namespace) -> tuple[Budget | None, str]:
-    """The plan's budget, and what its hours rest on (or why they are unknown)."""
+def token_lengths(model: str, registry: TaskRegistry, args: argparse.Namespace) -> TokenLengths:
     from xstilts.data.lengths import TokenLengths, tokenizer_file
+
+    return TokenLengths(registry, tokenizer_file(model, args.cache_dir)[0], args.cache_dir)
+
+
+def budget(
+    plan: Plan, registry: TaskRegistry, args: argparse.Namespace, lengths: TokenLengths | None = None
+) -> tuple[Budget | None, str]:
+    """The plan's budget, and what its hours rest on (or why they are unknown)."""
     from xstilts.plan.calibration import calibrated_device, load_calibration
     from xstilts.plan.estimate import Throughput, Throughputs, estimate_plan
     from xstilts.plan.model_shape import model_shape
@@ -47,19 +55,21 @@ def budget(plan: Plan, registry: TaskRegistry, args: argparse.Namespace) -> tupl
         }
         sources = sorted({t.source for t in throughput.values()})
         note = "; ".join(sources) or f"run xstilts calibrate --model {model} --device {device}"
-    tokenizer, _ = tokenizer_file(model, args.cache_dir)
-    lengths = TokenLengths(registry, tokenizer, args.cache_dir)
+    lengths = lengths or token_lengths(model, registry, args)
     return estimate_plan(plan, shape, lengths.sample, throughput, device), note
 
 
 def command(args: argparse.Namespace) -> None:
     from xstilts.config.study import load_study
+    from xstilts.data.lengths import SamplingRegistry
     from xstilts.plan.graph import build_plan
     from xstilts.plan.table import format_plan, plan_json
 
     study, registry = load_study(args.study, args.data_dir)
-    plan = build_plan(study, registry, args.out)
-    found, note = budget(plan, registry, args)
+    lengths = token_lengths(study.model, registry, args)
+    # Token lengths are sampled from each file as planning reads it to count its examples.
+    plan = build_plan(study, SamplingRegistry(registry, lengths), args.out)  # type: ignore[arg-type]
+    found, note = budget(plan, registry, args, lengths)
     if args.json:
         print(json.dumps(plan_json(plan, found), indent=2))
         return

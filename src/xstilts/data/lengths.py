@@ -148,8 +148,9 @@ class TokenLengths:
         detail = [VERSION, self.size, stats, str(tokenizer), tokenizer.stat().st_size if tokenizer else None]
         return hashlib.sha256(json.dumps(detail).encode()).hexdigest()[:24]
 
-    def parts(self, task: str, split: str, lang: str) -> tuple[list[Part], float] | None:
-        """The sampled parts of one file (cached), or None when its data is not present."""
+    def parts(self, task: str, split: str, lang: str, loaded: Any = None) -> tuple[list[Part], float] | None:
+        """The sampled parts of one file (cached), or None when its data is not present. `loaded`:
+        the file's examples when the caller has them already (see `SamplingRegistry`)."""
         key = (task, split, lang)
         if key in self._parts:
             return self._parts[key]
@@ -162,7 +163,7 @@ class TokenLengths:
             saved = read_json(path)
             found: tuple[list[Part], float] = ([tuple(p) for p in saved["parts"]], saved["examples"])  # type: ignore[misc]
         else:
-            found = self._measure(self.registry.load(task, split, lang))
+            found = self._measure(self.registry.load(task, split, lang) if loaded is None else loaded)
             write_json(path, {"version": VERSION, "parts": [list(p) for p in found[0]], "examples": found[1]})
         self._parts[key] = found
         return found
@@ -204,3 +205,19 @@ def feature_lengths(part: Part, settings: FeatureSettings) -> list[int]:
     windows = 1 if second <= room else 1 + math.ceil((second - room) / step)
     last = second - step * (windows - 1) if windows > 1 else second
     return [limit] * (windows - 1) + [question + last + 4]
+
+
+class SamplingRegistry:
+    """A registry whose `load` also samples the loaded file's token lengths: planning reads every
+    file once to count its examples, and the budget then needs no second read."""
+
+    def __init__(self, registry: TaskRegistry, lengths: TokenLengths) -> None:
+        self._registry, self._lengths = registry, lengths
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._registry, name)
+
+    def load(self, name: str, split: str, lang: str) -> Any:
+        loaded = self._registry.load(name, split, lang)
+        self._lengths.parts(name, split, lang, loaded)
+        return loaded
