@@ -191,3 +191,33 @@ def test_wall_clock_across_devices(tmp_path: Path, shared_data: Path) -> None:
         wall_hours(plan, estimate_plan(plan, model_shape("random:tiny"), fixed_lengths, None, "cpu"), 8)
         is None
     )
+
+
+@pytest.mark.slow
+def test_calibrate_command_feeds_the_plan(
+    tmp_path: Path, shared_data: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = ["--cache-dir", str(cache_dir)]
+    args = [
+        "--model",
+        "random:tiny",
+        "--device",
+        "cpu",
+        "--steps",
+        "1",
+        "--length",
+        "16",
+        "--batch-size",
+        "2",
+    ]
+    assert main(["calibrate", *args, *cache]) == 0
+    assert "tokens/s" in capsys.readouterr().out
+    [stored] = (cache_dir / "throughput").glob("h64-l2-*-cpu-fp32.json")
+    record = json.loads(stored.read_text())
+    assert record["model"] == "random:tiny" and record["length"] == 16 and record["precision"] == "fp32"
+    assert record["train_tokens_per_second"] > 0 and record["eval_tokens_per_second"] > 0
+    study = write_study(tmp_path, shared_data, {**STUDY, "device": "cpu"})
+    assert main(["plan", str(study), "--out", str(tmp_path / "out"), "--json", *cache]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["summary"]["estimate"]["device_hours"] > 0
+    assert all(run["estimate"]["device_hours"] > 0 for run in listing["runs"])
