@@ -61,9 +61,12 @@ def test_three_phases_end_to_end_and_reuse(tmp_path: Path, shared_data: Path, ca
     for name in runs:
         run = out / "runs" / name
         assert (run / "DONE").is_file() and (run / "config.json").is_file()
-        if not name.startswith("pretrained"):
+        if name.startswith("intermediate"):  # target runs train on it: `checkpoints: keep reused` keeps it
             assert (run / "checkpoint" / "encoder" / "model.safetensors").is_file()
             assert (run / "checkpoint" / "heads.safetensors").is_file()
+        if name.startswith("target"):  # evaluated: its weights are deleted (issue 10, retention)
+            assert (run / "WEIGHTS_DELETED").is_file() and not (run / "checkpoint").exists()
+        if not name.startswith("pretrained"):
             metrics = json.loads((run / "metrics.json").read_text())
             assert metrics["steps"] > 0 and metrics["history"]
 

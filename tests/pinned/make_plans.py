@@ -17,8 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PINNED = Path(__file__).with_name("plans.json")
-# Whether a run is done depends on the output directory, not on the planner.
-VOLATILE = ("done",)
+# Whether a run is done depends on the output directory, not on the planner; the budget (`estimate`,
+# added after the pin) on the machine's calibration and the retention policy, not on run resolution.
+VOLATILE = ("done", "estimate")
 
 
 def study_files() -> list[Path]:
@@ -39,6 +40,7 @@ def plan_json(study: Path) -> dict:
             run.pop(key, None)
     plan["summary"].pop("done", None)
     plan["summary"].pop("to_run", None)
+    plan["summary"].pop("estimate", None)
     return plan
 
 

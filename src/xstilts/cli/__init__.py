@@ -2,7 +2,8 @@
 
     xstilts demo [--data-dir DIR] [--out DIR]   the offline demo (no intermediate vs intermediate NLI)
     xstilts run STUDY.yaml --out DIR            run a study (finished phase runs are reused)
-    xstilts plan STUDY.yaml --out DIR [--json]  its phase runs, which are done, their cost
+    xstilts plan STUDY.yaml --out DIR [--json]  its phase runs, which are done, their cost and budget
+    xstilts calibrate --model M                 time training and evaluation here (plan's hours)
     xstilts tasks [--json] [--data-dir DIR]     task cards: format, languages, splits found on disk
     xstilts models                              model sources
     xstilts results DIR [--csv F] [--parquet F] tables (arms x languages, mean±std over seeds); exports
@@ -22,12 +23,12 @@ import argparse
 import os
 import sys
 
-from xstilts.cli import data, demo, models, plan, rank, report, results, run, tasks
+from xstilts.cli import calibrate, data, demo, models, plan, rank, report, results, run, tasks
 from xstilts.errors import XstiltsError
 from xstilts.files import FILE_SYSTEM_ERRNOS, describe_os_error
 
 # One module per command, each with `add_parser(sub)`; in the order `xstilts --help` lists them.
-COMMANDS = (demo, run, plan, rank, tasks, models, results, report, data)
+COMMANDS = (demo, run, plan, calibrate, rank, tasks, models, results, report, data)
 
 
 def build_parser() -> argparse.ArgumentParser:

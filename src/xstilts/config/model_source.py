@@ -143,7 +143,8 @@ def check_weights(directory: Path, where: str) -> None:
         raise ConfigError(
             where,
             f"directory {directory} has no safetensors weights, only {', '.join(pickled)} (a pickle, which "
-            "can run code when loaded); xstilts loads safetensors weights only. Convert them once with transformers: "
+            "can run code when loaded); xstilts loads safetensors weights only. Convert them once with "
+            "transformers: "
             f"AutoModel.from_pretrained({str(directory)!r}).save_pretrained({str(directory)!r}, "
             "safe_serialization=True)",
         )

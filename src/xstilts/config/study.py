@@ -162,6 +162,14 @@ class CheckpointConfig(Strict):
         return None if self.every_minutes is None else 60.0 * self.every_minutes
 
 
+class Retention(Strict):
+    """Which phase runs keep their weights once their work is done (plan/retention.py): `reused`
+    keeps only runs that other runs train on, `none` deletes those too once all their runs are
+    done, `all` keeps everything. Not part of any run's identity."""
+
+    keep: Literal["all", "reused", "none"] = "reused"
+
+
 class Study(Strict):
     name: str
     description: str = ""
@@ -174,6 +182,7 @@ class Study(Strict):
     seeds: list[Annotated[int, Field(ge=0, le=2**32 - 1)]] = Field([1], min_length=1)
     device: str = "auto"
     checkpoint: CheckpointConfig = CheckpointConfig()
+    checkpoints: Retention = Retention()
     features: FeatureOptions = FeatureOptions()
     intermediate_training: TrainConfig = TrainConfig()
     target_training: TrainConfig = TrainConfig()

@@ -96,7 +96,11 @@ def run_on_ray(
         ray.init(address=address, include_dashboard=False, log_to_driver=True)
     share = unit_share([n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")], len(units))
     remote = ray.remote(max_retries=2, **share.options())(_unit)
-    settings = {"device": plan.study.device, "checkpoint": plan.study.checkpoint}
+    settings = {
+        "device": plan.study.device,
+        "checkpoint": plan.study.checkpoint,
+        "keep": plan.study.checkpoints.keep,
+    }
     out, cache = str(plan.out_dir), str(cache_dir) if cache_dir else None
     futures = [
         remote.remote(plan.study.name, unit, registry, out, cache, settings, share.cpus) for unit in units

@@ -26,6 +26,7 @@ from xstilts.engine.workspace import Workspace
 from xstilts.errors import XstiltsError
 from xstilts.files import disk_full, disk_full_message, write_json
 from xstilts.plan.graph import Plan, build_plan
+from xstilts.plan.retention import check_plan
 from xstilts.results.store import STORE_NAME, ResultsStore
 from xstilts.results.tables import write_results
 
@@ -86,7 +87,10 @@ def _execute(
     study, out_dir = plan.study, plan.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "study.json", study.model_dump(mode="json"))
-    ws = Workspace(out_dir, registry, cache_dir, study.device, progress, study.checkpoint)
+    check_plan(plan)  # weights deleted by checkpoint retention: finish, or refuse work that needs them
+    ws = Workspace(
+        out_dir, registry, cache_dir, study.device, progress, study.checkpoint, study.checkpoints.keep
+    )
     recorder = Recorder(study.name, ResultsStore(out_dir / STORE_NAME))
     first, *units = plan.units()
     execute_unit(ws, recorder, first)  # the pretrained model: every unit starts from it

@@ -16,6 +16,7 @@ from xstilts.config.study import CheckpointConfig
 from xstilts.data.feature_cache import cached_features, subset_features
 from xstilts.formats.base import Feature
 from xstilts.models.sources import LoadedModel, load_model
+from xstilts.plan.retention import Keep
 from xstilts.training.loop import pick_device
 
 
@@ -35,6 +36,7 @@ class Workspace:
         device: str = "auto",
         progress: bool = True,
         checkpoint: CheckpointConfig | None = None,
+        keep: Keep = "reused",
     ) -> None:
         self.out_dir = Path(out_dir)
         self.registry = registry
@@ -42,6 +44,7 @@ class Workspace:
         self.device = pick_device(device)
         self.progress = progress
         self.checkpoint = checkpoint or CheckpointConfig()
+        self.keep = keep  # checkpoint retention (plan/retention.py)
 
     def note(self, message: str) -> None:
         """One line on stderr about what a study does now (which runs it trains, which it reuses);

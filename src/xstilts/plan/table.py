@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from xstilts.plan.estimate import Budget, Estimate
 from xstilts.plan.graph import PHASES, Plan, node_summary
+
+UNKNOWN_ESTIMATE = {
+    "device_hours": None,
+    "disk_bytes": None,
+    "written_bytes": None,
+    "peak_memory_bytes": None,
+}
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:
@@ -33,7 +41,47 @@ def _names(names: list[str], noun: str) -> str:
     return ",".join(names) if len(names) <= 3 else f"{len(names)} {noun}"
 
 
-def format_plan(plan: Plan) -> str:
+def gigabytes(n: int | None) -> str:
+    """Bytes in decimal units, as disks are sold."""
+    if n is None:
+        return "?"
+    for unit, size in (("GB", 1e9), ("MB", 1e6)):
+        if n >= size / 10:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 1e3:,.0f} kB"
+
+
+def hours(h: float | None) -> str:
+    if h is None:
+        return "?"
+    if h < 1 / 60:
+        return f"{h * 3600:.0f} s"
+    return f"{h * 60:.1f} min" if h < 1 else f"{h:,.1f} h"
+
+
+def _budget_cells(budget: Budget | None, run_id: str) -> list[str]:
+    if budget is None:
+        return ["?", "?", "?"]
+    e = budget.runs[run_id]
+    return [hours(e.device_hours), gigabytes(e.disk_bytes), gigabytes(e.peak_memory_bytes)]
+
+
+def format_budget(budget: Budget | None, throughput_note: str) -> list[str]:
+    """The summary lines of the budget: hours, disk kept and written, largest peak memory."""
+    if budget is None:
+        return [f"budget: unknown ({throughput_note})"] if throughput_note else []
+    total: Estimate = budget.total
+    lines = [
+        f"device-hours ({budget.device}): "
+        + (hours(total.device_hours) if total.device_hours is not None else f"unknown ({throughput_note})"),
+        f"disk at the end: {gigabytes(total.disk_bytes)} (written by the runs to run: "
+        f"{gigabytes(total.written_bytes)}; checkpoints: keep {budget.keep})",
+        f"peak training memory: {gigabytes(total.peak_memory_bytes)} (the largest run)",
+    ]
+    return lines + [f"note: {note}" for note in budget.notes]
+
+
+def format_plan(plan: Plan, budget: Budget | None = None, throughput_note: str = "") -> str:
     header = [
         "run",
         "parent",
@@ -44,6 +92,9 @@ def format_plan(plan: Plan) -> str:
         "status",
         "train ex/epoch",
         "cost (examples)",
+        "hours",
+        "disk",
+        "peak mem",
     ]
     rows = [
         [
@@ -56,11 +107,12 @@ def format_plan(plan: Plan) -> str:
             "done" if r.done else "to run",
             _count(r.train_examples) if r.phase != "pretrained" else "-",
             f"{r.cost:,}" if r.complete else f">= {r.cost:,}",
+            *_budget_cells(budget, r.id),
         ]
         for r in plan.nodes
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    numeric = {2, 7, 8}
+    numeric = {2, 7, 8, 9, 10, 11}
 
     def line(values: list[str]) -> str:
         cells = zip(values, widths, strict=True)
@@ -78,9 +130,18 @@ def format_plan(plan: Plan) -> str:
             f"examples to process: at least {summary['examples_to_process']:,}; not counted (data not "
             f"present, no published size): {', '.join(summary['unknown'])}"
         )
+    lines.extend(format_budget(budget, throughput_note))
     return "\n".join(lines)
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
-    """What `xstilts plan --json` prints."""
-    return {"study": plan.study.name, "summary": plan_summary(plan), "runs": [node_summary(r) for r in plan]}
+def plan_json(plan: Plan, budget: Budget | None = None) -> dict[str, Any]:
+    """What `xstilts plan --json` prints. `estimate` on each run and in the summary: device_hours
+    (null without a throughput figure), disk_bytes (kept at the end), written_bytes,
+    peak_memory_bytes (all null when the model's shape is unknown)."""
+    summary = plan_summary(plan)
+    summary["estimate"] = budget.total.as_json() if budget else dict(UNKNOWN_ESTIMATE)
+    runs = [
+        {**node_summary(r), "estimate": budget.runs[r.id].as_json() if budget else dict(UNKNOWN_ESTIMATE)}
+        for r in plan
+    ]
+    return {"study": plan.study.name, "summary": summary, "runs": runs}
