@@ -51,7 +51,7 @@ def phase_identity(
         "parent": parent_key,
         "tasks": [selection_identity(s, cards[s.task]) for s in selections],
         "dev": selection_identity(dev, cards[dev.task]) if dev else None,
-        "train": config.model_dump(),
+        "train": config.identity(),
         "features": {s.task: features[s.task].identity() for s in selections},
         "seed": seed,
     }
