@@ -27,6 +27,7 @@ EXPECTED = {
     "task-count": (2 + 2 + 1, 1 + 2 + 2 + 1),  # k=1: 2 of 4 sampled, k=2: 2 of 6, k=4: the 1
     "mlm-baseline": (3, 4),
     "paper-xtreme": (10, 11 * 6),  # XQuAD and MLQA share one SQuAD run per arm
+    "lora": (1, 2 * 2),
 }
 
 
