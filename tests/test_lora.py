@@ -330,3 +330,25 @@ def test_a_lora_study_stores_adapters_and_rebuilds_its_encoders(
     assert sorted(
         (r["task"], r["language"], r["metric"], r["value"]) for r in again if r["phase"] == "target"
     ) == (before)
+
+
+def test_the_training_state_holds_what_trains_and_refuses_another_model(tiny) -> None:
+    import torch
+
+    from xstilts.errors import XstiltsError
+    from xstilts.training.loop import load_trained_state, trained_state
+    from xstilts.training.task_model import TaskModel
+
+    model = TaskModel(copy.deepcopy(tiny.encoder), {"toy": torch.nn.Linear(64, 3)})
+    model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    state = {k: v.clone() for k, v in trained_state(model).items()}
+    assert "encoder.embeddings.word_embeddings.weight" not in state and "heads.toy.weight" in state
+    with torch.no_grad():
+        model.heads["toy"].weight.zero_()
+    load_trained_state(model, state)
+    assert torch.equal(model.heads["toy"].weight, state["heads.toy.weight"])
+    load_trained_state(model, model.state_dict())  # a whole state_dict (states written before LoRA)
+    with pytest.raises(XstiltsError, match="1 trainable missing"):
+        load_trained_state(model, {k: v for k, v in state.items() if k != "heads.toy.bias"})
+    with pytest.raises(XstiltsError, match="1 unknown"):
+        load_trained_state(model, {**state, "heads.other.weight": torch.zeros(1)})

@@ -156,11 +156,15 @@ def trained_state(model: TaskModel) -> dict[str, torch.Tensor]:
 
 
 def load_trained_state(model: TaskModel, state: dict[str, torch.Tensor]) -> None:
+    """Put saved weights back: every trainable one must be there (a whole state_dict, as states
+    written before LoRA held, is fine); a weight the model does not have means another model."""
     trainable = {name for name, param in model.named_parameters() if param.requires_grad}
-    if set(state) != trainable:
+    missing, unknown = trainable - set(state), set(state) - set(model.state_dict())
+    if missing or unknown:
         raise XstiltsError(
-            f"saved training state does not match the model's trainable weights "
-            f"({len(set(state) - trainable)} unknown, {len(trainable - set(state))} missing)"
+            "saved training state does not match the model's weights "
+            f"({len(missing)} trainable missing, e.g. {sorted(missing)[:1]}; {len(unknown)} unknown, "
+            f"e.g. {sorted(unknown)[:1]})"
         )
     model.load_state_dict(state, strict=False)
 
