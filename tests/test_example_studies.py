@@ -28,6 +28,7 @@ EXPECTED = {
     "mlm-baseline": (3, 4),
     "task-selection": (6 * 3, 7 * 3 * 2),
     "paper-xtreme": (10, 11 * 6),  # XQuAD and MLQA share one SQuAD run per arm
+    "lora": (1, 2 * 2),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from xstilts.config.formats import get_format
+from xstilts.engine.encoders import run_encoder
 from xstilts.engine.workspace import Workspace
 from xstilts.plan.graph import PhaseNode
 from xstilts.plan.run_dir import RunDir
@@ -25,7 +26,7 @@ class PhaseModel:
     def get(self) -> tuple[TaskModel, Any]:
         """The encoder with the run's trained heads (none for the pretrained model), in eval mode."""
         if self._model is None:
-            loaded = self.ws.load(self.node.encoder)
+            loaded = run_encoder(self.ws, self.node)
             heads = {}
             for name in self.node.tasks:
                 card = self.node.cards[name]

@@ -13,13 +13,14 @@ import socket
 import torch
 
 from xstilts.config.formats import get_format
+from xstilts.engine.encoders import starting_encoder, trains_adapter
 from xstilts.engine.phase_model import PhaseModel
 from xstilts.engine.workspace import Workspace
 from xstilts.files import write_json
 from xstilts.plan.graph import PhaseNode
 from xstilts.training.loop import TrainingTask, train
 from xstilts.training.resume import STATE_FILE, TrainingCheckpoint
-from xstilts.training.task_model import TaskModel, save_checkpoint
+from xstilts.training.task_model import TaskModel, save_checkpoint, save_heads
 
 
 def ensure_run(ws: Workspace, node: PhaseNode) -> PhaseModel:
@@ -40,10 +41,12 @@ def ensure_run(ws: Workspace, node: PhaseNode) -> PhaseModel:
 
 
 def _train_and_commit(ws: Workspace, node: PhaseNode) -> PhaseModel:
-    """Fine-tune the parent's encoder with fresh heads on the node's tasks (several: multi-task)."""
+    """Fine-tune the parent's encoder (or a LoRA adapter on it) with fresh heads on the node's tasks
+    (several: multi-task)."""
     assert node.training is not None and node.seed is not None
     run = node.run
-    loaded = ws.load(node.model)
+    torch.manual_seed(node.seed)  # a fresh adapter starts from the run's seed
+    loaded = starting_encoder(ws, node)
     training: dict[str, TrainingTask] = {}
     for data in node.train:  # selections of one task (e.g. two languages) train one head together
         card, settings = node.cards[data.task], node.features[data.task]
@@ -79,7 +82,13 @@ def _train_and_commit(ws: Workspace, node: PhaseNode) -> PhaseModel:
     )
 
     staging = run.staging()
-    save_checkpoint(staging / "checkpoint", model, loaded.tokenizer)
+    if trains_adapter(node):  # the adapter and heads; the encoder is rebuilt from the parent's
+        from xstilts.training.adapters import save_adapter
+
+        save_adapter(model.encoder, staging / "checkpoint", node.phase)
+        save_heads(staging / "checkpoint", model)
+    else:
+        save_checkpoint(staging / "checkpoint", model, loaded.tokenizer)
     config = {"kind": node.phase, "id": run.id, "parent_spec": node.model, **run.identity}
     write_json(staging / "config.json", config)
     write_json(
@@ -95,6 +104,9 @@ def _train_and_commit(ws: Workspace, node: PhaseNode) -> PhaseModel:
             "train_examples": {n: len(t.features) for n, t in training.items()},
             "trained_by": {"host": socket.gethostname(), "pid": os.getpid()},
             "examples_seen_per_task": result.examples_per_task,
+            # What trained (a LoRA run: its adapter and heads) out of the model's weights.
+            "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "parameters": sum(p.numel() for p in model.parameters()),
         },
     )
     run.commit(staging)

@@ -57,7 +57,7 @@ def phase_identity(
         "parent": parent_key,
         "tasks": [selection_identity(s, cards[s.task], d) for s, d in zip(selections, data, strict=True)],
         "dev": selection_identity(dev, cards[dev.task], dev_data) if dev else None,
-        "train": config.model_dump(),
+        "train": config.identity(),
         "features": {s.task: features[s.task].identity() for s in selections},
         "seed": seed,
     }

@@ -4,6 +4,7 @@
                          metrics.json         training history and timing
                          checkpoint/encoder/  Hugging Face model + tokenizer (safetensors)
                          checkpoint/heads.safetensors
+                         checkpoint/adapters/<phase>/  a LoRA run: its adapter instead of encoder/
                          evals/<name>.json    one file per evaluation of this run's model
                          DONE                 written last: the run is complete
 

@@ -134,6 +134,41 @@ def evaluate(
     return predictions, fmt.score(examples, predictions, card, lang)
 
 
+def enable_gradient_checkpointing(model: TaskModel) -> None:
+    """Recompute the encoder's layer activations in the backward pass (transformers' checkpointing).
+
+    Non-reentrant checkpointing (PyTorch's recommendation) works when no input needs a gradient,
+    as under LoRA with a frozen encoder, and replays each layer with the same dropout masks."""
+    encoder = model.encoder
+    # transformers 5 renamed gradient_checkpointing_enable (now a deprecated alias) to this.
+    enable = getattr(encoder, "activation_checkpointing_enable", None)
+    if enable is not None:
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
+def trained_state(model: TaskModel) -> dict[str, torch.Tensor]:
+    """The weights training changes: its trainable parameters. Frozen ones (a LoRA phase's whole
+    encoder, frozen word embeddings) stay as the parent left them, so a resumed run rebuilds them
+    from the parent and the state stays the size of what trains (an adapter: megabytes)."""
+    return {name: param.detach() for name, param in model.named_parameters() if param.requires_grad}
+
+
+def load_trained_state(model: TaskModel, state: dict[str, torch.Tensor]) -> None:
+    """Put saved weights back: every trainable one must be there (a whole state_dict, as states
+    written before LoRA held, is fine); a weight the model does not have means another model."""
+    trainable = {name for name, param in model.named_parameters() if param.requires_grad}
+    missing, unknown = trainable - set(state), set(state) - set(model.state_dict())
+    if missing or unknown:
+        raise XstiltsError(
+            "saved training state does not match the model's weights "
+            f"({len(missing)} trainable missing, e.g. {sorted(missing)[:1]}; {len(unknown)} unknown, "
+            f"e.g. {sorted(unknown)[:1]})"
+        )
+    model.load_state_dict(state, strict=False)
+
+
 def _optimizer(model: TaskModel, config: TrainConfig) -> torch.optim.Optimizer:
     # As in BERT/RoBERTa fine-tuning: no weight decay on biases and LayerNorm weights.
     decay, no_decay = [], []
@@ -194,6 +229,8 @@ def train(
     device = next(model.parameters()).device
     if config.freeze_word_embeddings:
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    if config.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     streams = {
         t.name: EpochBatches(
             [t.format.length(f) for f in t.features], config.batch_size, seed + i, config.group_by_length
@@ -232,7 +269,7 @@ def train(
             raise XstiltsError(
                 f"{checkpoint.path}: saved for {saved['total_steps']} steps, this run has {total_steps}"
             )
-        model.load_state_dict(saved["model"])
+        load_trained_state(model, saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         sampler.load_state_dict(saved["sampler"])
@@ -290,7 +327,7 @@ def train(
                 record.update(dev)
                 if dev["dev/mean"] > best_score:
                     best_score, best_step, bad_evals = dev["dev/mean"], step, 0
-                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                    best_state = {k: v.to("cpu", copy=True) for k, v in trained_state(model).items()}
                 else:
                     bad_evals += 1
             history.append(record)
@@ -303,7 +340,7 @@ def train(
                 {
                     "step": step,
                     "total_steps": total_steps,
-                    "model": model.state_dict(),
+                    "model": trained_state(model),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "sampler": sampler.state_dict(),
@@ -323,7 +360,7 @@ def train(
             )
 
     if best_state is not None and best_step != step:
-        model.load_state_dict(best_state)
+        load_trained_state(model, best_state)
     model.eval()  # the trained model goes back ready for inference, no dropout
     return TrainResult(
         step,

@@ -2,7 +2,8 @@
 
 A checkpoint directory holds `encoder/` (the Hugging Face model and tokenizer, loadable by
 `AutoModel.from_pretrained` and so by a `path:` model source) and `heads.safetensors` (every
-task head, keys prefixed by the task name, the head shapes recorded in the metadata).
+task head, keys prefixed by the task name, the head shapes recorded in the metadata). A LoRA run's
+checkpoint holds its adapter (`adapters/`, see training/adapters.py) instead of `encoder/`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def save_checkpoint(directory: Path, model: TaskModel, tokenizer: PreTrainedToke
     directory.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(directory / "encoder")
     tokenizer.save_pretrained(directory / "encoder")
+    save_heads(directory, model)
+
+
+def save_heads(directory: Path, model: TaskModel) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
     tensors = {
         f"{task}.{key}": value.detach().cpu().contiguous()
         for task, head in model.heads.items()
