@@ -49,14 +49,14 @@ def test_shape_from_a_config_file(tmp_path: Path) -> None:
 
 def test_feature_lengths_follow_the_featurisers() -> None:
     settings = FeatureSettings(max_length=64, doc_stride=16, max_query_length=10)
-    assert feature_lengths(("pair", 10, 0), settings) == [12]
-    assert feature_lengths(("pair", 10, 5), settings) == [19]
-    assert feature_lengths(("pair", 100, 5), settings) == [64]  # truncated
-    assert feature_lengths(("chunk", 130, 0), settings) == [64, 64, 8]  # windows of 62 + specials
+    assert feature_lengths(("pair", 10, 0, 1), settings) == [12]
+    assert feature_lengths(("pair", 10, 5, 1), settings) == [19]
+    assert feature_lengths(("pair", 100, 5, 1), settings) == [64]  # truncated
+    assert feature_lengths(("chunk", 130, 0, 1), settings) == [64, 64, 8]  # windows of 62 + specials
     # QA: question cut to 10, context room 64 - 10 - 4 = 50
-    assert feature_lengths(("window", 30, 40), settings) == [54]
+    assert feature_lengths(("window", 30, 40, 1), settings) == [54]
     # question 5: room 55, windows start every 55 - 16 = 39 tokens (0, 39, 78): the last holds 22
-    assert feature_lengths(("window", 5, 100), settings) == [64, 64, 5 + 22 + 4]
+    assert feature_lengths(("window", 5, 100, 1), settings) == [64, 64, 5 + 22 + 4]
 
 
 def test_padding_per_batch() -> None:
@@ -221,3 +221,12 @@ def test_calibrate_command_feeds_the_plan(
     listing = json.loads(capsys.readouterr().out)
     assert listing["summary"]["estimate"]["device_hours"] > 0
     assert all(run["estimate"]["device_hours"] > 0 for run in listing["runs"])
+
+
+def test_multiple_choice_counts_a_row_per_choice(tmp_path: Path, shared_data: Path) -> None:
+    study, registry = load_study(write_study(tmp_path, shared_data))
+    path, _ = tokenizer_file("random:tiny")
+    lengths = TokenLengths(registry, path, tmp_path / "cache", sample=20)
+    sample = lengths.sample("xcopa", "test", ["it"], FeatureSettings(max_length=64))
+    # One feature per example (the featuriser's), two rows: XCOPA has two choices.
+    assert sample.features_per_example == 1.0 and sample.rows_per_feature == 2.0

@@ -39,12 +39,13 @@ from xstilts.plan.estimate import LengthSample
 from xstilts.plan.model_shape import _hf_cache_dir
 
 SAMPLE = 1000  # examples tokenised per file: enough for a mean within a few per cent
-VERSION = 1  # bump when the parts below change meaning: older cache files are then ignored
+VERSION = 2  # bump when the parts below change meaning: older cache files are then ignored
 
-# A part: (kind, first, second). pair: one sequence of one or two segments, truncated at max_length;
-# chunk: one token stream cut into windows of max_length; window: question and context, the context
-# cut into overlapping windows (span QA).
-Part = tuple[str, int, int]
+# A part: (kind, first, second, rows). pair: one sequence of one or two segments, truncated at
+# max_length; chunk: one token stream cut into windows of max_length; window: question and context,
+# the context cut into overlapping windows (span QA). rows: sequences the model reads for each of
+# its features (a multiple-choice feature is one row per choice, padded to the longest).
+Part = tuple[str, int, int, int]
 
 
 def tokenizer_file(spec: str, cache_dir: Path | None = None) -> tuple[Path | None, str]:
@@ -90,20 +91,21 @@ class TokenLengths:
         self._tokenizer: Any = None
         self._parts: dict[tuple[str, str, str], tuple[list[Part], float] | None] = {}
 
-    def _encode(self, texts: Sequence[str]) -> list[int]:
+    @property
+    def tokenizer(self) -> Any:
+        """The fast tokenizer, loaded on first use (a warm cache needs none)."""
         if self._tokenizer is None:
             from tokenizers import Tokenizer
 
             self._tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
-        encoded = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [len(e.ids) for e in encoded]
+        return self._tokenizer
+
+    def _encode(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
     def _encode_words(self, sentences: Sequence[Sequence[str]]) -> list[int]:
-        if self._tokenizer is None:
-            self._encode([])
-        encoded = self._tokenizer.encode_batch(
-            [list(words) for words in sentences], is_pretokenized=True, add_special_tokens=False
-        )
+        words = [list(sentence) for sentence in sentences]
+        encoded = self.tokenizer.encode_batch(words, is_pretokenized=True, add_special_tokens=False)
         return [len(e.ids) for e in encoded]
 
     def _measure(self, loaded: Any) -> tuple[list[Part], float]:
@@ -112,7 +114,7 @@ class TokenLengths:
         if isinstance(loaded, RetrievalCorpus):
             texts = [*loaded.queries, *loaded.candidates]
             chosen = [texts[i] for i in _sample_indices(len(texts), self.size)]
-            parts = [("pair", n, 0) for n in self._encode(chosen)]
+            parts = [("pair", n, 0, 1) for n in self._encode(chosen)]
             return parts, len(parts) * len(loaded.queries) / max(1, len(texts))
         examples = [loaded[i] for i in _sample_indices(len(loaded), self.size)]
         if not examples:
@@ -122,21 +124,21 @@ class TokenLengths:
         if isinstance(first, ClassificationExample):
             a = self._encode([e.text_a for e in examples])
             b = self._encode([e.text_b or "" for e in examples])
-            return [("pair", x, y) for x, y in zip(a, b, strict=True)], count
+            return [("pair", x, y, 1) for x, y in zip(a, b, strict=True)], count
         if isinstance(first, MultipleChoiceExample):
             contexts = self._encode([e.context for e in examples])
             for example, context in zip(examples, contexts, strict=True):
                 answers = self._encode([f"{example.question} {choice}" for choice in example.choices])
-                parts.extend(("pair", context, n) for n in answers)
+                parts.append(("pair", context, max(answers, default=0), len(answers)))
             return parts, count
         if isinstance(first, QAExample):
             questions = self._encode([e.question for e in examples])
             contexts = self._encode([e.context for e in examples])
-            return [("window", q, c) for q, c in zip(questions, contexts, strict=True)], count
+            return [("window", q, c, 1) for q, c in zip(questions, contexts, strict=True)], count
         if isinstance(first, TaggingExample):
-            return [("chunk", n, 0) for n in self._encode_words([e.tokens for e in examples])], count
+            return [("chunk", n, 0, 1) for n in self._encode_words([e.tokens for e in examples])], count
         if isinstance(first, TextExample):
-            return [("chunk", n, 0) for n in self._encode([e.text for e in examples])], count
+            return [("chunk", n, 0, 1) for n in self._encode([e.text for e in examples])], count
         raise TypeError(f"no length rule for {type(first).__name__}")
 
     def _key(self, files: dict[str, Path]) -> str:
@@ -176,6 +178,7 @@ class TokenLengths:
         (then the plan's hours are an upper bound)."""
         lengths: list[int] = []
         per_example: list[float] = []
+        rows: list[int] = []
         for lang in languages:
             found = self.parts(task, split, lang)
             if found is None or not found[0]:
@@ -183,15 +186,17 @@ class TokenLengths:
             parts, examples = found
             features = [n for part in parts for n in feature_lengths(part, settings)]
             lengths.extend(features)
+            rows.extend(part[3] for part in parts)
             per_example.append(len(features) / max(examples, 1e-9))
         if not lengths:
             return LengthSample((settings.max_length,), 1.0, measured=False)
-        return LengthSample(tuple(lengths), sum(per_example) / len(per_example), measured=True)
+        mean = sum(per_example) / len(per_example)
+        return LengthSample(tuple(lengths), mean, measured=True, rows_per_feature=sum(rows) / len(rows))
 
 
 def feature_lengths(part: Part, settings: FeatureSettings) -> list[int]:
     """The tokens of each feature one part becomes, as the featurisers cut it."""
-    kind, first, second = part
+    kind, first, second, _ = part
     limit = settings.max_length
     if kind == "pair":
         return [min(limit, first + second + (4 if second else 2))]

@@ -59,6 +59,7 @@ class LengthSample:
     lengths: tuple[int, ...]
     features_per_example: float = 1.0
     measured: bool = True
+    rows_per_feature: float = 1.0  # sequences per feature: a multiple-choice feature has one per choice
 
 
 # (task, split, languages, settings) -> the sample; data/lengths.py:TokenLengths.sample.
@@ -163,6 +164,7 @@ class _Estimator:
         self.throughputs, self.device = throughput, device
         self.throughput: Throughput | None = None  # the node's, set by `estimate`
         self.uncalibrated: set[str] = set()  # precisions without a throughput figure
+        self.rows = 1.0  # set by `training`
         self.assumed: set[str] = set()  # selections without sampled lengths (max_length taken)
         self.parent_ids = parents(plan)
 
@@ -186,7 +188,7 @@ class _Estimator:
         found = self.sample(data, settings)
         features = (data.examples or 0) * found.features_per_example * times
         padded = padded_mean(found.lengths, batch, max(1, round(features)), None)
-        return self.seconds(features * padded, padded, train=False)
+        return self.seconds(features * found.rows_per_feature * padded, padded, train=False)
 
     def training(self, node: PhaseNode) -> tuple[float, int]:
         """Seconds of the training loop (dev passes included) and the longest batch's length."""
@@ -194,6 +196,7 @@ class _Estimator:
         assert config is not None
         total = sum(d.examples or 0 for d in node.train)
         seconds, longest = 0.0, 0
+        self.rows = 1.0  # the most sequences one feature of this run holds (multiple choice)
         for data in node.train:
             found = self.sample(data, node.features[data.task])
             share = (node.train_cost or 0) * (data.examples or 0) / max(1, total)
@@ -201,8 +204,9 @@ class _Estimator:
             window = GROUP_WINDOW * config.batch_size if config.group_by_length else 0
             padded = padded_mean(found.lengths, config.batch_size, max(1, round(features)), window)
             longest = max(longest, max(found.lengths))
+            self.rows = max(self.rows, found.rows_per_feature)
             if self.throughput is not None:
-                seconds += self.seconds(features * padded, padded, train=True)
+                seconds += self.seconds(features * found.rows_per_feature * padded, padded, train=True)
         if self.throughput is not None:
             steps = math.ceil((node.train_cost or 0) / (config.batch_size * config.grad_accumulation))
             seconds += steps * self.throughput.step_seconds
@@ -235,7 +239,8 @@ class _Estimator:
             states += CPU_PROCESS_BYTES
             if node.dev is not None:
                 states += 4 * params  # the best weights so far, copied to host memory
-        per_layer = config.batch_size * longest * (34 * shape.hidden + 5 * shape.heads * longest)
+        sequences = config.batch_size * self.rows
+        per_layer = sequences * longest * (34 * shape.hidden + 5 * shape.heads * longest)
         activations = ACTIVATION_FACTOR * shape.layers * per_layer * element / 2
         return max(evaluating, round(states + activations))
 
@@ -292,8 +297,9 @@ def estimate_plan(
         notes.append(f"no throughput figure for precision {', '.join(sorted(estimator.uncalibrated))}")
     if estimator.assumed:
         notes.append(
-            "token lengths not sampled (data not present), max_length taken, so hours are an upper "
-            f"bound for: {', '.join(sorted(estimator.assumed))}"
+            "token lengths not sampled (data not present): every feature counted at max_length, one "
+            "sequence each (an upper bound, except that a multiple-choice task reads one per choice) "
+            f"for: {', '.join(sorted(estimator.assumed))}"
         )
     return Budget(runs, total, device, plan.study.checkpoints.keep, notes)
 
