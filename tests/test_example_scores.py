@@ -455,6 +455,9 @@ def study_run(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, cache
     spec = {
         **STUDY,
         "name": "examples",
+        # Keep the target run's weights: a test below re-scores an evaluation whose per-example file
+        # was lost, which needs them (with the default, `reused`, that study is refused instead).
+        "checkpoints": {"keep": "all"},
         "arms": [STUDY["arms"][0]],
         "retrieval": [
             {"task": "tatoeba", "languages": ["de", "ru"], "size": 40, "after": ["pretrained", "target"]}

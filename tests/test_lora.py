@@ -281,7 +281,10 @@ def test_a_lora_study_stores_adapters_and_rebuilds_its_encoders(
     from xstilts.models.sources import resolve_model_dir
 
     path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump({**LORA_STUDY, "data_dir": str(shared_data)}))
+    # keep: all, so that the target runs' adapters stay on disk to be checked (by default they are
+    # deleted once the runs are scored).
+    spec = {**LORA_STUDY, "data_dir": str(shared_data), "checkpoints": {"keep": "all"}}
+    path.write_text(yaml.safe_dump(spec))
     study, registry = load_study(path)
     out = tmp_path / "out"
     rows = run_study(study, registry, out, cache_dir, progress=False)

@@ -193,7 +193,9 @@ def test_a_failed_atomic_write_names_the_file_and_leaves_no_temporary(
 def two_seed_study(tmp_path: Path, shared_data: Path) -> Path:
     from test_nothing_written import pawsx_study
 
-    return pawsx_study(tmp_path, shared_data, seeds=[1, 2])
+    # Every run keeps its weights: the tmpfs test needs the second run not to fit beside the first
+    # (with the default retention, the first target run's weights are deleted once it is scored).
+    return pawsx_study(tmp_path, shared_data, seeds=[1, 2], checkpoints={"keep": "all"})
 
 
 @pytest.mark.slow

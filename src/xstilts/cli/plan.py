@@ -68,7 +68,7 @@ def command(args: argparse.Namespace) -> None:
     study, registry = load_study(args.study, args.data_dir)
     lengths = token_lengths(study.model, registry, args)
     # Token lengths are sampled from each file as planning reads it to count its examples.
-    plan = build_plan(study, SamplingRegistry(registry, lengths), args.out)  # type: ignore[arg-type]
+    plan = build_plan(study, SamplingRegistry(registry, lengths), args.out, args.cache_dir)  # type: ignore[arg-type]
     found, note = budget(plan, registry, args, lengths)
     if args.json:
         print(json.dumps(plan_json(plan, found), indent=2))

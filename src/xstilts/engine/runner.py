@@ -45,7 +45,7 @@ def run_study(
     before the first write parse no file a second time."""
     check_folders(out_dir, cache_dir)  # before planning, which may read data for minutes
     reads = CheckedReads(registry)
-    plan = build_plan(study, reads, out_dir)
+    plan = build_plan(study, reads, out_dir, cache_dir)
     return run_plan(plan, registry, cache_dir, progress, executor, address, reads)
 
 
@@ -62,6 +62,8 @@ def run_plan(
     with one line; what finished stays (runs are renamed into place whole, rows are recorded per
     evaluation), so the same command finishes the study once there is room."""
     check_before_writing(plan, reads or CheckedReads(registry), cache_dir)
+    check_plan(plan)  # weights deleted by checkpoint retention: refuse work that needs them, then
+    # finish any deletion a kill interrupted
     try:
         return _execute(plan, registry, cache_dir, progress, executor, address)
     except Exception as err:
@@ -87,7 +89,6 @@ def _execute(
     study, out_dir = plan.study, plan.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "study.json", study.model_dump(mode="json"))
-    check_plan(plan)  # weights deleted by checkpoint retention: finish, or refuse work that needs them
     ws = Workspace(
         out_dir, registry, cache_dir, study.device, progress, study.checkpoint, study.checkpoints.keep
     )

@@ -117,16 +117,19 @@ def _candidates(node: PhaseNode) -> Iterable[PhaseNode]:
 
 
 def check_plan(plan: Plan) -> None:
-    """Before a study runs: finish deletions a kill interrupted, and refuse work that needs weights
-    that are gone (one line naming the run and what to do)."""
+    """Before a study runs: refuse work that needs weights that are gone (one line naming the run
+    and what to do), then finish the deletions a kill interrupted. Nothing is written when it
+    refuses."""
     children: dict[str, list[PhaseNode]] = {}
     for node in plan.nodes:
         if node.parent is not None:
             children.setdefault(node.parent.id, []).append(node)
-    for node in plan.nodes:
-        if node.phase == "pretrained" or not node.run.done or not weights_deleted(node.run):
-            continue
-        _remove_checkpoint(node.run)  # a deletion a kill interrupted
+    deleted = [
+        node
+        for node in plan.nodes
+        if node.phase != "pretrained" and node.run.done and weights_deleted(node.run)
+    ]
+    for node in deleted:
         missing = [e.name for e in node.evaluations if not _stored(node, e.name)]
         waiting = [c.run.path.name for c in children.get(node.id, []) if not c.done]
         if missing or waiting:
@@ -136,3 +139,5 @@ def check_plan(plan: Plan) -> None:
                 f"them ({need}); delete that directory to train the run again, or set checkpoints: "
                 "{keep: all} before running the study that makes it"
             )
+    for node in deleted:
+        _remove_checkpoint(node.run)  # a deletion a kill interrupted

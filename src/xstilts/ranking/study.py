@@ -81,7 +81,7 @@ def rank_study(
         raise ConfigError("--fraction", f"must be in (0, 1], not {fraction}")
     if examples < 2:
         raise ConfigError("--examples", f"must be at least 2, not {examples}")
-    found = candidates(build_plan(study, registry, out_dir))
+    found = candidates(build_plan(study, registry, out_dir, cache_dir))
     if len(found.arms) < 2:
         raise ConfigError(f"study {study.name}", "rank needs at least two arms with an intermediate phase")
     if not found.cases:
