@@ -262,8 +262,9 @@ def train(
     per_task = dict.fromkeys(streams, 0)
     first_step, seconds_before = 1, 0.0
 
-    # Given the model's weights, a state saved for another model counts as damaged (discarded).
-    saved = checkpoint.load(model.state_dict()) if checkpoint is not None else None
+    # Given the weights that train (what a state holds), a state saved for another model counts
+    # as damaged (discarded).
+    saved = checkpoint.load(trained_state(model)) if checkpoint is not None else None
     if saved is not None:
         if saved["total_steps"] != total_steps:
             raise XstiltsError(
