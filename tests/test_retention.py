@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from test_pipeline import STUDY, write_study
+from test_resume import values as results
 
 from xstilts.cli import main
 from xstilts.config.study import load_study
@@ -133,11 +133,6 @@ def xstilts(args: list[str], cache_dir: Path, code: str | None = None) -> subpro
     return subprocess.run(
         [sys.executable, *head, *args], env=env, capture_output=True, text=True, timeout=900
     )
-
-
-def results(out: Path) -> list[tuple]:
-    rows = json.loads((out / "results.json").read_text())
-    return sorted((r["arm"], r["phase"], r["task"], r["language"], r["metric"], r["value"]) for r in rows)
 
 
 @pytest.mark.slow
