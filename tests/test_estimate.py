@@ -162,6 +162,64 @@ def test_plan_json_carries_the_estimate(
     assert "run xstilts calibrate --model random:tiny" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("here", ["cpu", "cuda"])
+def test_without_calibration_the_plan_budgets_for_this_machines_device(
+    here: str, tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    import xstilts.plan.calibration
+
+    monkeypatch.setattr(xstilts.plan.calibration, "local_device", lambda: here)
+    path = write_study(tmp_path, shared_data)
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    assert main(["plan", str(path), "--out", str(tmp_path / "out"), *cache]) == 0
+    assert f"run xstilts calibrate --model random:tiny --device {here}" in capsys.readouterr().out
+    assert main(["plan", str(path), "--out", str(tmp_path / "out"), *cache, "--device", "cuda"]) == 0
+    assert "run xstilts calibrate --model random:tiny --device cuda" in capsys.readouterr().out
+
+
+def test_lora_and_gradient_checkpointing_change_time_memory_and_disk(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """A LoRA target stores its adapter and heads, keeps optimiser state for those alone and skips
+    weight gradients (4 N a token, not 6 N); gradient checkpointing trades activations for a second
+    forward pass (+2 N)."""
+    shape, given = model_shape("random:tiny"), Throughput(1000.0, 3000.0, step_seconds=0.5)
+
+    def target_run(training: dict):
+        # batch 32: training's activations, not evaluation's, set the peak of each
+        settings = {**STUDY["target_training"], "batch_size": 32, **training}
+        study = {**STUDY, "retrieval": [], "target_training": settings}
+        loaded, registry = load_study(write_study(tmp_path, shared_data, study))
+        plan = build_plan(loaded, registry, tmp_path / "out")
+        node = next(n for n in plan if n.phase == "target" and n.arms == ["none"])
+        return estimate_plan(plan, shape, fixed_lengths, given, "cpu").runs[node.id]
+
+    full, lora = target_run({}), target_run({"method": "lora", "lora": {"r": 4}})
+    full_gc = target_run({"gradient_checkpointing": True})
+    lora_gc = target_run({"method": "lora", "lora": {"r": 4}, "gradient_checkpointing": True})
+    params, adapter = shape.parameter_count(), shape.lora_parameters(["query", "value"], 4)
+    heads = shape.hidden * (shape.hidden + 21)
+
+    # Disk: the adapter and one head in float32, no encoder, no tokenizer.
+    assert full.written_bytes - lora.written_bytes == pytest.approx(
+        4 * params + shape.tokenizer_bytes - 4 * (adapter + heads), abs=1_000
+    )
+    # Memory: gradients and two moments of the whole encoder are gone, the best-weights copy is small.
+    saved = 12 * params + 4 * params - 4 * adapter - 16 * (adapter + heads)
+    assert full.peak_memory_bytes - lora.peak_memory_bytes == pytest.approx(saved, abs=1_000)
+    assert full_gc.peak_memory_bytes < full.peak_memory_bytes
+    assert full.peak_memory_bytes - full_gc.peak_memory_bytes == lora.peak_memory_bytes - lora_gc.peak_memory_bytes
+
+    # Time: 80 trained examples of 32 tokens at 1000 tokens/s, 3 optimiser steps (80 / 32) of 0.5 s (scaled
+    # by the share of weights updated); dev passes and evaluations cost the same in all four.
+    steps, tokens = 3, 80 * 32 / 1000
+    rest = full.device_hours * 3600 - tokens - steps * 0.5
+    share = (adapter + heads) / params
+    assert lora.device_hours * 3600 == pytest.approx(rest + tokens * 4 / 6 + steps * 0.5 * share)
+    assert full_gc.device_hours * 3600 == pytest.approx(rest + tokens * 8 / 6 + steps * 0.5)
+    assert lora_gc.device_hours * 3600 == pytest.approx(rest + tokens + steps * 0.5 * share)
+
+
 def test_keeping_every_checkpoint_costs_more_disk(tmp_path: Path, shared_data: Path) -> None:
     budgets = {}
     for keep in ("all", "reused", "none"):

@@ -68,6 +68,19 @@ def total(module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+@pytest.mark.parametrize(
+    "modules", [("query", "value"), ("key",), ("dense",), ("attention.output.dense", "intermediate.dense")]
+)
+def test_the_plan_counts_adapter_weights_as_peft_adds_them(tiny, modules) -> None:
+    """The budget's LoRA size (no torch, from the model's shape) against peft on the real model."""
+    pytest.importorskip("peft")
+    from xstilts.plan.model_shape import model_shape
+    from xstilts.training.adapters import add_adapter
+
+    encoder = add_adapter(copy.deepcopy(tiny.encoder), LoraSettings(r=4, target_modules=modules), "target")
+    assert model_shape("random:tiny").lora_parameters(modules, 4) == trainable(encoder)
+
+
 def test_merge_and_stack_train_only_the_new_adapter(tiny, tmp_path: Path) -> None:
     pytest.importorskip("peft")
     import torch

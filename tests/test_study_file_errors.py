@@ -61,3 +61,18 @@ def test_an_empty_language_list_is_refused(tmp_path: Path, capsys: pytest.Captur
         "List should have at least 1 item after validation, not 0"
     )
     assert plan(tmp_path, GOOD.format(seeds="[4294967295]", languages="[de]")) == 0
+
+
+def test_a_check_of_a_whole_training_mapping_names_the_mapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """merge: false is checked against method (a model validator, no single field): the error names
+    `targets.0.training`, with no trailing dot."""
+    text = GOOD.format(seeds="[1]", languages="[de]").replace(
+        "targets: [{task: pawsx,", "targets: [{task: pawsx, training: {merge: false},"
+    )
+    assert plan(tmp_path, text) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"{tmp_path / 'study.yaml'}: targets.0.training: "), line
+    assert "merge: false" in line
+    assert not (tmp_path / "out").exists()

@@ -263,3 +263,19 @@ def test_score_rejects_a_metric_tagging_does_not_know():
     examples = [TaggingExample("1", ("a",), ("O",))]
     with pytest.raises(XstiltsError, match="metric 'bleu'"):
         TAGGING.score(examples, [["O"]], card("bleu"))
+
+
+def test_a_sentence_longer_than_the_model_limit_gives_no_tokenizer_warning(tokenizer, capfd, caplog):
+    """Featurising tokenises whole sentences before cutting them into windows; transformers' warning
+    "Token indices sequence length is longer than the specified maximum" would tell the user of an
+    indexing error that cannot happen."""
+    import copy
+
+    bounded = copy.copy(tokenizer)
+    bounded.model_max_length = 512  # what a saved checkpoint's tokenizer_config sets
+    words = tuple(["internationalisation"] * 300)  # 600 tokens
+    examples = [TaggingExample("long", words, ("O",) * len(words))]
+    features = TAGGING.featurize(examples, bounded, card(), FeatureSettings(max_length=64))
+    assert len(features) >= 10  # windows of 62 tokens
+    captured = capfd.readouterr()
+    assert "Token indices sequence length" not in captured.err + captured.out + caplog.text

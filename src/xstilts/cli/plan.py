@@ -30,7 +30,7 @@ def budget(
     plan: Plan, registry: TaskRegistry, args: argparse.Namespace, lengths: TokenLengths | None = None
 ) -> tuple[Budget | None, str]:
     """The plan's budget, and what its hours rest on (or why they are unknown)."""
-    from xstilts.plan.calibration import calibrated_device, load_calibration
+    from xstilts.plan.calibration import calibrated_device, load_calibration, local_device
     from xstilts.plan.estimate import Throughput, Throughputs, estimate_plan
     from xstilts.plan.model_shape import model_shape
 
@@ -42,7 +42,9 @@ def budget(
     given_device, tokens_per_second = getattr(args, "device", None), getattr(args, "tokens_per_second", None)
     device = given_device or plan.study.device
     if device == "auto":
-        device = calibrated_device(args.cache_dir, shape) or "cuda"
+        # A calibrated device (the figures exist), else the one `run` would use here; --device
+        # budgets for another (a GPU machine's plan from a laptop).
+        device = calibrated_device(args.cache_dir, shape) or local_device()
     device = device.split(":")[0]
     throughput: Throughputs
     if tokens_per_second is not None:

@@ -332,8 +332,9 @@ def check_study(study: Study, registry: TaskRegistry, where: str) -> None:
             TrainConfig.model_validate({**base.model_dump(), **overrides})
         except ValidationError as err:
             first = err.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{where}: {key}.training.{field}", first["msg"]) from None
+            # A check of the whole training mapping (a model validator) has no field to name.
+            path = ".".join([key, "training", *(str(p) for p in first["loc"])])
+            raise ConfigError(f"{where}: {path}", first["msg"]) from None
 
     for a, arm in enumerate(study.arms):
         check_training(f"arms.{a}", arm.training, study.intermediate_training)

@@ -56,7 +56,7 @@ def _encode_rows(
     that single text, so no empty segment (and pair of separators) is fed to the encoder.
     """
     rows: list[list[int] | None] = [None] * len(firsts)
-    second_lengths = [len(ids) for ids in tokenizer(list(seconds), add_special_tokens=False)["input_ids"]]
+    second_lengths = [len(ids) for ids in tokenizer(list(seconds), add_special_tokens=False, verbose=False)["input_ids"]]
     pair_specials = tokenizer.num_special_tokens_to_add(pair=True)
     if max_length < pair_specials + 2:
         raise ConfigError("max_length", f"{max_length} cannot hold a context token and a choice token")

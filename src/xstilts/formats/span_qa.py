@@ -74,7 +74,7 @@ def _cut_questions(
     as a pair in one batched call with offsets and overflow.
     """
     questions = [q.lstrip() for q in questions]  # as run_qa.py: leading spaces only waste window room
-    encoded = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
+    encoded = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     return [
         _cut_question(question, offsets, tokenizer, max_tokens) if len(offsets) > max_tokens else question
         for question, offsets in zip(questions, encoded["offset_mapping"], strict=True)
@@ -87,7 +87,7 @@ def _cut_question(
     # Re-tokenising a prefix can split it differently, so the cut moves back a token until it fits.
     for keep in range(max_tokens, 0, -1):
         cut = question[: offsets[keep - 1][1]]
-        if len(tokenizer(cut, add_special_tokens=False)["input_ids"]) <= max_tokens:
+        if len(tokenizer(cut, add_special_tokens=False, verbose=False)["input_ids"]) <= max_tokens:
             return cut
     return ""
 

@@ -80,17 +80,21 @@ def _word_pieces(
     sentence, whether the Metaspace prepend scheme is "always" or "first"; a tokenizer that does
     otherwise is caught by `_split_words_tokenise_alone` and gets its words tokenised one by one.
     """
+    # Whole sentences are tokenised before windows cut them: verbose=False stops transformers'
+    # warning about sequences longer than the model takes, which these never reach the model as.
     sentences = [list(ex.tokens) for ex in examples]
     if not any(sentences):
         grouped: list[list[list[int]]] = [[] for _ in sentences]
     elif _split_words_tokenise_alone(tokenizer):
-        encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False)
+        encoded = tokenizer(sentences, is_split_into_words=True, add_special_tokens=False, verbose=False)
         grouped = [[[] for _ in sentence] for sentence in sentences]
         for row, words in enumerate(grouped):
             for token_id, word in zip(encoded["input_ids"][row], encoded.word_ids(row), strict=True):
                 words[word].append(token_id)
     else:
-        flat = tokenizer([word for sentence in sentences for word in sentence], add_special_tokens=False)
+        flat = tokenizer(
+            [word for sentence in sentences for word in sentence], add_special_tokens=False, verbose=False
+        )
         ends = np.cumsum([len(sentence) for sentence in sentences]).tolist()
         grouped = [
             flat["input_ids"][end - len(sentence) : end]

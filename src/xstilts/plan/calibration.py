@@ -44,6 +44,12 @@ def load_calibration(cache_dir: Path, shape: ModelShape, device: str, precision:
     )
 
 
+def local_device() -> str:
+    """The device `run` picks on this machine when the study says auto (torch.cuda.is_available()),
+    found without importing torch: an NVIDIA driver is loaded."""
+    return "cuda" if Path("/proc/driver/nvidia/version").exists() else "cpu"
+
+
 def calibrated_device(cache_dir: Path, shape: ModelShape) -> str | None:
     """The device a plan assumes when the study says auto: the first calibrated one (GPU first)."""
     for device in DEVICES:

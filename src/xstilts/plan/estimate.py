@@ -17,6 +17,11 @@ and a throughput figure (`xstilts calibrate`, or `plan --tokens-per-second`). No
   copies autocast caches, and activations: L b s (34 h + 5 a s) bytes in 16-bit (Korthikanti et
   al. 2022, "Reducing Activation Recomputation in Large Transformer Models", section 4.1), twice
   that in float32, times ACTIVATION_FACTOR measured on this loop (docs/benchmarks.md).
+- Parameter-efficient and checkpointed phases (`method: lora`, `gradient_checkpointing`). A LoRA
+  run trains and stores only its adapter and heads: optimiser state for those alone, no weight
+  gradients in the backward pass (its compute per token falls from 6 N to 4 N), a run directory of
+  a few megabytes. Gradient checkpointing keeps each layer's input instead of its activations and
+  runs each layer's forward twice (+2 N).
 """
 
 from __future__ import annotations
@@ -49,6 +54,12 @@ CPU_PROCESS_BYTES = 390_000_000
 # files better); and the small files of every run (config.json, metrics.json, DONE).
 RESULT_BYTES_PER_EXAMPLE = 40
 RUN_FILES_BYTES = 8_000
+# A task head's weights, at most: a hidden x hidden layer and an output layer of up to 20 labels
+# (classification; tagging, QA and multiple-choice heads are smaller). Left out of a full run's
+# figures (under 0.1% of the encoder); a LoRA run's adapter is no larger than its heads.
+HEAD_EXTRA_OUTPUTS = 21
+# peft's adapter_config.json beside a LoRA run's adapter weights.
+ADAPTER_CONFIG_BYTES = 1_000
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,36 @@ class Budget:
 def flops_per_token(shape: ModelShape, length: float) -> float:
     """Forward compute per token at a padded length (Kaplan et al. 2020)."""
     return 2 * shape.non_embedding_parameters() + 2 * shape.layers * length * shape.hidden
+
+
+def head_parameters(shape: ModelShape) -> int:
+    return shape.hidden * (shape.hidden + HEAD_EXTRA_OUTPUTS)
+
+
+def adapter_parameters(shape: ModelShape, config: TrainConfig) -> int:
+    """The weights a phase's LoRA adapter adds to the encoder (0 for full fine-tuning)."""
+    if config.method != "lora":
+        return 0
+    return shape.lora_parameters(config.lora.target_modules, config.lora.r)
+
+
+def trained_parameters(shape: ModelShape, config: TrainConfig, tasks: int) -> int:
+    """What the optimiser updates: a LoRA phase's adapter and heads, or the encoder (less frozen
+    word embeddings) for full fine-tuning, whose heads are left out (see HEAD_EXTRA_OUTPUTS)."""
+    if config.method == "lora":
+        return adapter_parameters(shape, config) + tasks * head_parameters(shape)
+    frozen = shape.word_embedding_parameters if config.freeze_word_embeddings else 0
+    return shape.parameter_count() - frozen
+
+
+def compute_factor(config: TrainConfig) -> float:
+    """A training token's compute against full fine-tuning's (the calibrated figure): forward 2 N,
+    backward 4 N of which half is weight gradients, which frozen weights (LoRA) do not need;
+    gradient checkpointing runs the forward once more."""
+    flops = 4.0 if config.method == "lora" else 6.0
+    if config.gradient_checkpointing:
+        flops += 2.0
+    return flops / 6.0
 
 
 def padded_mean(lengths: Sequence[int], batch: int, population: int, window: int | None) -> float:
@@ -206,16 +247,23 @@ class _Estimator:
             longest = max(longest, max(found.lengths))
             self.rows = max(self.rows, found.rows_per_feature)
             if self.throughput is not None:
-                seconds += self.seconds(features * found.rows_per_feature * padded, padded, train=True)
+                tokens = features * found.rows_per_feature * padded
+                seconds += compute_factor(config) * self.seconds(tokens, padded, train=True)
         if self.throughput is not None:
             steps = math.ceil((node.train_cost or 0) / (config.batch_size * config.grad_accumulation))
-            seconds += steps * self.throughput.step_seconds
+            # An optimiser step's fixed cost (clipping, AdamW) scales with what it updates.
+            updated = trained_parameters(self.shape, config, self.tasks(node)) / self.shape.parameter_count()
+            seconds += steps * self.throughput.step_seconds * min(1.0, updated)
             if node.dev is not None:
                 passes = dev_evaluations(node.train_examples, config)
                 seconds += self.evaluation_seconds(
                     node.dev, node.features[node.dev.task], config.eval_batch_size, passes
                 )
         return seconds, longest
+
+    @staticmethod
+    def tasks(node: PhaseNode) -> int:
+        return len({data.task for data in node.train})
 
     def memory(self, node: PhaseNode, longest: int) -> int:
         """Peak bytes while the run trains (or, for the pretrained model, evaluates)."""
@@ -233,15 +281,22 @@ class _Estimator:
         config = node.training
         if config is None:
             return evaluating
-        trained = params - (shape.word_embedding_parameters if config.freeze_word_embeddings else 0)
-        states = 4 * params + 4 * trained + 8 * trained + cast_copy
+        trained = trained_parameters(shape, config, self.tasks(node))
+        adapter = adapter_parameters(shape, config)
+        # Weights (a LoRA phase's adapter on top), then gradients and AdamW's two moments of what trains.
+        states = 4 * (params + adapter) + 4 * trained + 8 * trained + cast_copy
         if self.device == "cpu":
             states += CPU_PROCESS_BYTES
-            if node.dev is not None:
-                states += 4 * params  # the best weights so far, copied to host memory
+            if node.dev is not None:  # the best weights so far, copied to host memory
+                states += 4 * (trained if config.method == "lora" else params)
         sequences = config.batch_size * self.rows
         per_layer = sequences * longest * (34 * shape.hidden + 5 * shape.heads * longest)
-        activations = ACTIVATION_FACTOR * shape.layers * per_layer * element / 2
+        if config.gradient_checkpointing:
+            # Each layer's input is kept; one layer's activations at a time are rebuilt for its backward.
+            kept = shape.layers * sequences * longest * shape.hidden * element
+            activations = kept + ACTIVATION_FACTOR * per_layer * element / 2
+        else:
+            activations = ACTIVATION_FACTOR * shape.layers * per_layer * element / 2
         return max(evaluating, round(states + activations))
 
     def disk(self, node: PhaseNode) -> tuple[int, int]:
@@ -250,7 +305,11 @@ class _Estimator:
         results = RUN_FILES_BYTES + RESULT_BYTES_PER_EXAMPLE * examples
         if node.phase == "pretrained":
             return results, results
-        weights = 4 * self.shape.parameter_count() + self.shape.tokenizer_bytes
+        config = node.training
+        if config is not None and config.method == "lora":  # the adapter and heads, no encoder
+            weights = 4 * trained_parameters(self.shape, config, self.tasks(node)) + ADAPTER_CONFIG_BYTES
+        else:
+            weights = 4 * self.shape.parameter_count() + self.shape.tokenizer_bytes
         keep = self.plan.study.checkpoints.keep
         kept = weights if keeps_weights(node, keep, node.id in self.parent_ids) else 0
         return results + kept, results + weights

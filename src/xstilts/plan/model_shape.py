@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,38 @@ class ModelShape:
     def non_embedding_parameters(self) -> int:
         """What every token passes through: the layers (Kaplan et al. 2020 count compute with these)."""
         return self.layers * self.layer_parameters
+
+    def linear_layers(self) -> dict[str, tuple[int, int]]:
+        """Each layer's linear modules by their path inside the layer (BERT / XLM-R layout): fan in,
+        fan out. What a LoRA adapter's `target_modules` names."""
+        h, f = self.hidden, self.ffn
+        return {
+            "attention.self.query": (h, h),
+            "attention.self.key": (h, h),
+            "attention.self.value": (h, h),
+            "attention.output.dense": (h, h),
+            "intermediate.dense": (h, f),
+            "output.dense": (f, h),
+        }
+
+    def lora_parameters(self, target_modules: Sequence[str], r: int) -> int:
+        """Weights a rank-r LoRA adapter adds: r (fan in + fan out) per adapted linear module. A
+        name adapts every module whose path is it or ends in "." + it, as peft matches them
+        (`value` adapts each layer's value projection, `dense` three modules a layer and the pooler's).
+        A name no layer module has (a custom encoder's) counts as one hidden x hidden module a layer:
+        the estimate does not know that model's layout."""
+        total = 0
+        for name in target_modules:
+            found = [
+                shape
+                for path, shape in self.linear_layers().items()
+                if path == name or path.endswith("." + name)
+            ]
+            for fan_in, fan_out in found or [(self.hidden, self.hidden)]:
+                total += self.layers * r * (fan_in + fan_out)
+            if self.pooler and name in ("dense", "pooler.dense"):
+                total += r * 2 * self.hidden
+        return total
 
     def key(self) -> str:
         """Names the shape for the throughput cache: two sources of one shape compute alike
