@@ -9,6 +9,8 @@ own loop (`training.loop.train`: fused AdamW, clipping, the code a study runs) o
 `--warmup-steps` steps are not timed (optimiser state allocation, first calls); seconds per step is the
 mean of the other `--steps`.
 
+`added MiB` is the peak less what the process held before loading the model (the runtime and
+libraries), the quantity `xstilts plan` budgets; `plan MiB` is that budget (src/xstilts/plan/estimate.py).
 Peak memory is everything the process held at its highest point: weights, gradients, AdamW's two
 moments, activations, the Python runtime and its libraries (about 0.8 GiB here). `weights` is the
 model's parameters' own size, for scale. The model is built in the cache (`random:` presets) before
@@ -50,6 +52,29 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def estimated_mib(config: Any, args: argparse.Namespace) -> float:
+    """What `xstilts plan` budgets for this set-up's training (src/xstilts/plan/estimate.py, on CPU:
+    its tensors plus the process's constant share), for a run of one classification task, no dev set."""
+    from types import SimpleNamespace
+
+    from xstilts.plan.estimate import _Estimator
+    from xstilts.plan.model_shape import model_shape
+
+    shape = model_shape(args.model, args.cache_dir)
+    estimator = _Estimator(SimpleNamespace(nodes=[]), shape, None, None, "cpu")  # type: ignore[arg-type]
+    node = SimpleNamespace(
+        training=config, evaluations=[], dev=None, train=[SimpleNamespace(task="xnli")], phase="target"
+    )
+    return estimator.memory(node, args.length) / 2**20  # type: ignore[arg-type]
+
+
 def measure(setup: str, args: argparse.Namespace) -> dict[str, Any]:
     """One set-up, in this (fresh) process."""
     import torch
@@ -73,6 +98,7 @@ def measure(setup: str, args: argparse.Namespace) -> dict[str, Any]:
         lora=LoraSettings(r=args.r),
         **SETUPS[setup],
     )
+    before = current_rss_mib()  # the runtime and libraries, before the model: the estimate leaves them out
     loaded = load_model(args.model, args.cache_dir)
     card = TaskRegistry(args.cache_dir).card("xnli")  # only the card: its labels make the head
 
@@ -113,6 +139,8 @@ def measure(setup: str, args: argparse.Namespace) -> dict[str, Any]:
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "weights_mib": round(sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20, 1),
         "peak_mib": round(peak_rss_mib(), 1),
+        "rss_before_mib": round(before, 1),
+        "estimate_mib": round(estimated_mib(config, args), 1),
         "seconds_per_step": round(per_step, 3),
         "steps_timed": args.steps,
         "threads": args.threads,
@@ -135,11 +163,16 @@ def run_all(args: argparse.Namespace, argv: Sequence[str]) -> list[dict[str, Any
 
 
 def print_table(results: Sequence[dict[str, Any]]) -> None:
-    print(f"{'set-up':<20} {'trainable':>12} {'weights MiB':>12} {'peak MiB':>10} {'s/step':>8}")
+    print(
+        f"{'set-up':<20} {'trainable':>12} {'weights MiB':>12} {'peak MiB':>10} {'added MiB':>10} "
+        f"{'plan MiB':>9} {'plan/added':>10} {'s/step':>8}"
+    )
     for r in results:
+        added = r["peak_mib"] - r["rss_before_mib"]
         print(
             f"{r['setup']:<20} {r['trainable_parameters']:>12,} {r['weights_mib']:>12,.0f} "
-            f"{r['peak_mib']:>10,.0f} {r['seconds_per_step']:>8.2f}"
+            f"{r['peak_mib']:>10,.0f} {added:>10,.0f} {r['estimate_mib']:>9,.0f} "
+            f"{r['estimate_mib'] / added:>10.2f} {r['seconds_per_step']:>8.2f}"
         )
 
 

@@ -208,10 +208,13 @@ def test_lora_and_gradient_checkpointing_change_time_memory_and_disk(
     saved = 12 * params + 4 * params - 4 * adapter - 16 * (adapter + heads)
     assert full.peak_memory_bytes - lora.peak_memory_bytes == pytest.approx(saved, abs=1_000)
     assert full_gc.peak_memory_bytes < full.peak_memory_bytes
-    assert full.peak_memory_bytes - full_gc.peak_memory_bytes == lora.peak_memory_bytes - lora_gc.peak_memory_bytes
+    assert (
+        full.peak_memory_bytes - full_gc.peak_memory_bytes
+        == lora.peak_memory_bytes - lora_gc.peak_memory_bytes
+    )
 
-    # Time: 80 trained examples of 32 tokens at 1000 tokens/s, 3 optimiser steps (80 / 32) of 0.5 s (scaled
-    # by the share of weights updated); dev passes and evaluations cost the same in all four.
+    # Time: 80 trained examples of 32 tokens at 1000 tokens/s, 3 optimiser steps (80 / 32) of 0.5 s
+    # (scaled by the share of weights updated); dev passes and evaluations cost the same in all four.
     steps, tokens = 3, 80 * 32 / 1000
     rest = full.device_hours * 3600 - tokens - steps * 0.5
     share = (adapter + heads) / params

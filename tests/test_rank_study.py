@@ -74,6 +74,10 @@ def test_rank_trains_what_run_reuses_and_reuses_everything(
     intermediate = _done_times(out, "intermediate")
     proxies = _done_times(out, "proxy")
     assert len(intermediate) == 2 and len(proxies) == 2 and not _done_times(out, "target")
+    # Nothing trains on a proxy run: under the default retention its weights go once it is scored.
+    for proxy in (out / "runs").glob("proxy-*"):
+        assert (proxy / "WEIGHTS_DELETED").is_file() and not (proxy / "checkpoint").exists()
+    assert all((p / "checkpoint").is_dir() for p in (out / "runs").glob("intermediate-*"))
     cached = {p: p.stat().st_mtime_ns for p in (out / "ranking").rglob("*.json")}
 
     # A second rank reuses every run and every cached piece, and reports the same costs.
@@ -106,3 +110,30 @@ def test_rank_trains_what_run_reuses_and_reuses_everything(
     (out / "rankings.json").unlink()
     assert main(["report", str(out), "--format", "md", "--resamples", "50", "--quiet"]) == 0
     assert "Task selection" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_rank_refuses_in_one_line_when_retention_deleted_the_intermediate_weights(
+    tmp_path: Path, shared_data: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under `checkpoints: keep none` a finished study has no intermediate weights: semb and overlap
+    still rank (they need none), logme and proxy refuse in one line and write no rankings."""
+    design = {**STUDY, "arms": STUDY["arms"][:2], "checkpoints": {"keep": "none"}}
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({**design, "data_dir": str(shared_data)}))
+    out = tmp_path / "out"
+    common = ["--out", str(out), "--cache-dir", str(cache_dir), "--quiet"]
+    assert main(["run", str(study), *common]) == 0
+    (intermediate,) = (out / "runs").glob("intermediate-*")
+    assert (intermediate / "WEIGHTS_DELETED").is_file()
+    capsys.readouterr()
+
+    assert main(["rank", str(study), *common, "--methods", "semb,overlap", "--examples", "20"]) == 0
+    capsys.readouterr()
+    before = (out / "rankings.json").read_bytes()
+    for method in ("logme", "proxy"):
+        assert main(["rank", str(study), *common, "--methods", method, "--examples", "20"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(intermediate) in err[0] and "weights were deleted" in err[0], err
+        assert f"--methods {method}" in err[0]
+        assert (out / "rankings.json").read_bytes() == before

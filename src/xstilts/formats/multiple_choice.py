@@ -56,7 +56,10 @@ def _encode_rows(
     that single text, so no empty segment (and pair of separators) is fed to the encoder.
     """
     rows: list[list[int] | None] = [None] * len(firsts)
-    second_lengths = [len(ids) for ids in tokenizer(list(seconds), add_special_tokens=False, verbose=False)["input_ids"]]
+    # verbose=False: whole texts are measured here, before any cut; transformers' warning about
+    # sequences longer than the model takes would be about a sequence the model never sees.
+    seconds_ids = tokenizer(list(seconds), add_special_tokens=False, verbose=False)["input_ids"]
+    second_lengths = [len(ids) for ids in seconds_ids]
     pair_specials = tokenizer.num_special_tokens_to_add(pair=True)
     if max_length < pair_specials + 2:
         raise ConfigError("max_length", f"{max_length} cannot hold a context token and a choice token")

@@ -30,10 +30,12 @@ from xstilts.config.formats import get_format
 from xstilts.engine.evaluation import evaluate
 from xstilts.engine.training import ensure_run
 from xstilts.engine.workspace import Workspace
+from xstilts.errors import XstiltsError
 from xstilts.files import read_json, write_json
 from xstilts.plan.counts import ExampleCounter
 from xstilts.plan.graph import PhaseNode
 from xstilts.plan.identity import short_hash
+from xstilts.plan.retention import delete_weights, weights_deleted
 from xstilts.ranking.candidates import Candidates, Case, dev_evaluation, proxy_node
 from xstilts.ranking.features import logme_rows, sample, sentence_embeddings
 from xstilts.ranking.file import MethodRanking, TargetScores
@@ -100,6 +102,16 @@ class Ranker:
             found.append((get_format(card.format), sample(features, self.examples)))
         return found
 
+    def _needs_weights(self, node: PhaseNode, method: str) -> None:
+        """logme and proxy load an intermediate run's encoder: refuse, in one line, one whose weights
+        checkpoint retention deleted (`checkpoints: keep none` once its targets were done)."""
+        if node.done and weights_deleted(node.run):
+            raise XstiltsError(
+                f"{node.run.path}: its weights were deleted (checkpoints: keep) and rank --methods "
+                f"{method} loads them; delete that directory for rank to train the run again, or rank "
+                "with semb and overlap, which need no intermediate run"
+            )
+
     def _pretrained_model(self) -> Any:
         if self._pretrained is None:
             self._pretrained = self.ws.load(self.model)
@@ -160,6 +172,7 @@ class Ranker:
         for (arm, seed), node in self.found.intermediate.items():
 
             def compute(node: PhaseNode = node) -> dict[str, Any]:
+                self._needs_weights(node, "logme")
                 model, tokenizer = ensure_run(self.ws, node).get()  # done: this only loads its encoder
                 rows, labels = [], []
                 for fmt, feats in self._features(target, tokenizer):
@@ -189,12 +202,20 @@ class Ranker:
             if not node.done:
                 ensure_run(self.ws, node)  # the prerequisite, not the proxy's own cost
 
-            def compute(short: PhaseNode = short, evaluation: Any = evaluation) -> dict[str, Any]:
+            def compute(
+                short: PhaseNode = short, evaluation: Any = evaluation, node: PhaseNode = node
+            ) -> dict[str, Any]:
+                if not short.done:
+                    self._needs_weights(node, "proxy")
                 # A proxy run trained before (its cached score lost) is charged its recorded training.
                 earlier = recorded_seconds(short) or 0.0
                 phase = ensure_run(self.ws, short)
                 scored = evaluate(self.ws, phase, evaluation)
                 phase.release()
+                if self.ws.keep != "all":  # nothing trains on a proxy run: its score is all rank needs
+                    delete_weights(
+                        short.run, f"checkpoints: keep {self.ws.keep}: a proxy run, its score is stored"
+                    )
                 metric = next(iter(get_format(evaluation.card.format).recipes(evaluation.card)))
                 value = statistics.fmean(s[metric] for s in scored.values())
                 return {"score": value, "metric": metric, "recorded_seconds": earlier}

@@ -86,7 +86,9 @@ def rank_study(
         raise ConfigError(f"study {study.name}", "rank needs at least two arms with an intermediate phase")
     if not found.cases:
         raise ConfigError(f"study {study.name}", "rank needs a target task")
-    ws = Workspace(out_dir, registry, cache_dir, study.device, progress, study.checkpoint)
+    ws = Workspace(
+        out_dir, registry, cache_dir, study.device, progress, study.checkpoint, keep=study.checkpoints.keep
+    )
     ranker = Ranker(ws, found, examples=examples, fraction=fraction)
     earlier = read_rankings(out_dir)
     kept = earlier.methods if earlier is not None and earlier.study == study.name else {}
