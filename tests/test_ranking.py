@@ -93,6 +93,46 @@ def test_quality_measures_on_hand_computed_cases() -> None:
     assert math.isnan(spearman(dict.fromkeys(GAINS, 1.0), GAINS))
 
 
+def _brute_force(measure, k: int, predicted: dict[str, float], gains: dict[str, float]) -> float:
+    """The measure averaged over every strict order consistent with the method's scores (each tie
+    broken every way, equally likely), by enumerating them."""
+    import itertools
+
+    orders = [
+        order
+        for order in itertools.permutations(predicted)
+        if all(predicted[x] >= predicted[y] for x, y in itertools.pairwise(order))
+    ]
+    values = []
+    for order in orders:
+        strict = {arm: float(len(order) - i) for i, arm in enumerate(order)}
+        values.append(measure(k, strict, gains))
+    return sum(values) / len(values)
+
+
+@pytest.mark.parametrize(
+    "predicted",
+    [
+        {"a": 0.0, "b": 0.0, "c": 0.0, "d": 1.0},  # one first, three tied: the PAN-X proxy's shape
+        {"a": 0.0, "b": 0.0, "c": 0.0, "d": 0.0},  # all tied
+        {"a": 2.0, "b": 1.0, "c": 1.0, "d": 1.0},
+        {"c": 5.0, "a": 5.0, "b": 1.0, "d": 1.0},
+    ],
+)
+def test_tied_scores_count_every_order_alike(predicted: dict[str, float]) -> None:
+    """regret@k and NDCG@k of a ranking with ties are the mean over every way to break the ties,
+    whatever order the arms come in (the report reads them from a file, rank from the study)."""
+    backwards = dict(reversed(list(predicted.items())))
+    for k in (1, 2, 3):
+        for measure in (regret_at, ndcg_at):
+            expected = _brute_force(measure, k, predicted, GAINS)
+            assert measure(k, predicted, GAINS) == pytest.approx(expected)
+            assert measure(k, backwards, GAINS) == pytest.approx(expected)
+    # spearman already ranks ties by their mean position
+    if len(set(predicted.values())) > 1:
+        assert spearman(predicted, GAINS) == pytest.approx(spearman(backwards, GAINS))
+
+
 def test_quality_intervals_come_from_the_gains_replicates() -> None:
     perfect = {"a": 4.0, "b": 3.0, "d": 2.0, "c": 1.0}
     assert ranking_quality(perfect, GAINS)["spearman"].low is None

@@ -13,6 +13,10 @@ arm's measured language-average gain over the no-intermediate baseline in points
     training only the k arms the method puts first gives up (Poth et al. 2021 report it relative to
     the best; points read without a reference).
 
+Arms a method scores alike (a proxy whose every run is still at 0) have no order among them: NDCG
+and regret are their expected values over every order of such ties, equally likely, so that neither
+the study's arm order nor a file's key order decides them.
+
 Intervals come from joint replicates of the gains (`xstilts.stats.joint`, drawn on the report's
 resamples of the test examples and seeds): each replicate is a possible set of measured gains, every
 quality measure is computed on each, and the interval is their percentiles. The predictions are held
@@ -23,6 +27,7 @@ would score on other data.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -39,9 +44,24 @@ def _common(predicted: Mapping[str, float], gains: Mapping[str, float]) -> list[
     return arms
 
 
-def _order(predicted: Mapping[str, float], arms: list[str]) -> list[str]:
-    """Arms from the method's first choice to its last (ties: the study's order)."""
-    return sorted(arms, key=lambda arm: -predicted[arm])
+def _tied_groups(predicted: Mapping[str, float], arms: list[str]) -> list[list[str]]:
+    """Arms grouped by equal score, from the method's first choice to its last."""
+    groups: dict[float, list[str]] = {}
+    for arm in arms:
+        groups.setdefault(predicted[arm], []).append(arm)
+    return [groups[score] for score in sorted(groups, reverse=True)]
+
+
+def _expected_max(above: float, values: list[float], m: int) -> float:
+    """E[max(above, the largest of m values drawn without replacement from `values`)]: the i-th
+    smallest (1-based) is the largest drawn with probability C(i-1, m-1) / C(g, m)."""
+    ordered, g = sorted(values), len(values)
+    total = math.comb(g, m)
+    return sum(
+        math.comb(i - 1, m - 1) / total * max(above, value)
+        for i, value in enumerate(ordered, start=1)
+        if i >= m
+    )
 
 
 def spearman(predicted: Mapping[str, float], gains: Mapping[str, float]) -> float:
@@ -58,7 +78,15 @@ def ndcg_at(k: int, predicted: Mapping[str, float], gains: Mapping[str, float]) 
     arms = _common(predicted, gains)
     floor = min(gains[a] for a in arms)
     discounts = 1.0 / np.log2(np.arange(2, min(k, len(arms)) + 2))
-    chosen = np.array([gains[a] - floor for a in _order(predicted, arms)[:k]])
+    # Every member of a tied group is equally likely at each of the group's positions: each position
+    # holds the group's mean relevance in expectation.
+    chosen = np.array(
+        [
+            statistics.fmean(gains[a] - floor for a in group)
+            for group in _tied_groups(predicted, arms)
+            for _ in group
+        ][: len(discounts)]
+    )
     ideal = np.array(sorted((gains[a] - floor for a in arms), reverse=True)[:k])
     best = float(ideal @ discounts)
     return 1.0 if best <= 0 else float(chosen @ discounts) / best
@@ -66,7 +94,17 @@ def ndcg_at(k: int, predicted: Mapping[str, float], gains: Mapping[str, float]) 
 
 def regret_at(k: int, predicted: Mapping[str, float], gains: Mapping[str, float]) -> float:
     arms = _common(predicted, gains)
-    return max(gains[a] for a in arms) - max(gains[a] for a in _order(predicted, arms)[:k])
+    best_taken, room = -math.inf, k
+    for group in _tied_groups(predicted, arms):
+        values = [gains[a] for a in group]
+        if len(group) <= room:
+            best_taken, room = max(best_taken, *values), room - len(group)
+            if room == 0:
+                break
+        else:  # the cut falls inside this group: `room` of its arms, any of them alike
+            best_taken, room = _expected_max(best_taken, values, room), 0
+            break
+    return max(gains[a] for a in arms) - best_taken
 
 
 def measures(predicted: Mapping[str, float], gains: Mapping[str, float]) -> dict[str, float]:

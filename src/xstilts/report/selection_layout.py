@@ -27,8 +27,16 @@ def _share(value: float | None) -> str:
     return DASH if value is None else f"{100 * value:.1f}%"
 
 
-def _ranks(values: dict[str, float]) -> dict[str, int]:
-    return {arm: i + 1 for i, arm in enumerate(sorted(values, key=lambda a: -values[a]))}
+def _ranks(values: dict[str, float]) -> dict[str, str]:
+    """1 for the highest; arms with equal values share their positions' mean (2.5 for two tied
+    behind the first), as Spearman's rho ranks them."""
+    ordered = sorted(values.values(), reverse=True)
+    ranks = {}
+    for arm, value in values.items():
+        first = ordered.index(value) + 1
+        mean = first + (ordered.count(value) - 1) / 2
+        ranks[arm] = f"{mean:g}"
+    return ranks
 
 
 def _target_tables(stem: str, target: SelectionTarget, level: str) -> list[Table]:
